@@ -1,0 +1,8 @@
+//! Domain tests that cross modules: the authorization matrix, the change
+//! rules and their properties. One test binary (see CONVENTIONS.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod authz_matrix;
+mod changes;
+mod support;
