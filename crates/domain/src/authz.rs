@@ -208,7 +208,10 @@ pub fn authorize_fields(actor: &Actor, target: &User, fields: &BTreeSet<UserFiel
     if refused.is_empty() {
         Decision::Allowed
     } else {
-        Decision::forbid(refused, "the actor's roles do not allow changing these fields")
+        Decision::forbid(
+            refused,
+            "the actor's roles do not allow changing these fields",
+        )
     }
 }
 
@@ -255,7 +258,10 @@ pub fn guard_last_admin(before: &User, after: &User, active_admins: u64) -> Deci
 /// users; only an ADMIN may hand out the ADMIN or POWER_USER role.
 pub fn authorize_create(actor: &Actor, new: &NewUser) -> Decision {
     if !actor.is_manager() {
-        return Decision::forbid(Vec::new(), "creating users needs the POWER_USER or ADMIN role");
+        return Decision::forbid(
+            Vec::new(),
+            "creating users needs the POWER_USER or ADMIN role",
+        );
     }
     let privileged = new.roles.contains(&Role::Admin) || new.roles.contains(&Role::PowerUser);
     if privileged && !actor.is_admin() {
@@ -276,7 +282,10 @@ pub fn authorize_read(actor: &Actor, tenant: TenantId, target: UserId) -> Decisi
     if actor.is_user(target) || actor.is_manager() || actor.has(Role::ApiUser) {
         Decision::Allowed
     } else {
-        Decision::forbid(Vec::new(), "reading other users needs ADMIN, POWER_USER or API_USER")
+        Decision::forbid(
+            Vec::new(),
+            "reading other users needs ADMIN, POWER_USER or API_USER",
+        )
     }
 }
 
@@ -285,7 +294,10 @@ pub fn authorize_list(actor: &Actor) -> Decision {
     if actor.is_manager() || actor.has(Role::ApiUser) {
         Decision::Allowed
     } else {
-        Decision::forbid(Vec::new(), "listing users needs ADMIN, POWER_USER or API_USER")
+        Decision::forbid(
+            Vec::new(),
+            "listing users needs ADMIN, POWER_USER or API_USER",
+        )
     }
 }
 

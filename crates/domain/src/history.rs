@@ -25,7 +25,10 @@ impl ChangeComment {
             return Err(ValueError::required());
         }
         if text.chars().count() > 1000 {
-            return Err(ValueError::new("too_long", "must be at most 1000 characters"));
+            return Err(ValueError::new(
+                "too_long",
+                "must be at most 1000 characters",
+            ));
         }
         if text
             .chars()

@@ -240,11 +240,20 @@ mod tests {
     #[test]
     fn policy_bounds_length_and_strength() {
         let policy = PasswordPolicy::default();
-        assert_eq!(Password::parse("Ab1!", &policy, &[]).unwrap_err().code, "too_short");
+        assert_eq!(
+            Password::parse("Ab1!", &policy, &[]).unwrap_err().code,
+            "too_short"
+        );
         let long = "x".repeat(257);
-        assert_eq!(Password::parse(&long, &policy, &[]).unwrap_err().code, "too_long");
+        assert_eq!(
+            Password::parse(&long, &policy, &[]).unwrap_err().code,
+            "too_long"
+        );
         // The vendors' documented example values.
-        assert_eq!(Password::parse("password", &policy, &[]).unwrap_err().code, "too_weak");
+        assert_eq!(
+            Password::parse("password", &policy, &[]).unwrap_err().code,
+            "too_weak"
+        );
         assert!(Password::parse("newStr0ng!P@ssw0rd", &policy, &[]).is_ok());
         // SELISE Blocks' documented example is strong enough for zxcvbn.
         assert!(Password::parse("SecurePassword123!", &policy, &[]).is_ok());
@@ -269,7 +278,9 @@ mod tests {
         assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert_eq!(
             hash.verify(&password, &HashParams::default()),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
     }
 
@@ -287,7 +298,9 @@ mod tests {
         );
         assert_eq!(
             old.verify(&password, &FAST),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
         assert_eq!(
             old.verify(&Password::for_verification("wrong one"), &FAST),
@@ -302,8 +315,14 @@ mod tests {
         let b = hash_password(&password, &FAST).unwrap();
         assert_ne!(a, b);
         assert_eq!(PasswordHash::parse(a.as_phc()).unwrap(), a);
-        assert_eq!(PasswordHash::parse("plaintext").unwrap_err().code, "invalid_format");
+        assert_eq!(
+            PasswordHash::parse("plaintext").unwrap_err().code,
+            "invalid_format"
+        );
         let argon2i = "$argon2i$v=19$m=16,t=2,p=1$c29tZXNhbHQ$T+jSkdfbPmSRKbxN3lLWgA";
-        assert_eq!(PasswordHash::parse(argon2i).unwrap_err().code, "invalid_format");
+        assert_eq!(
+            PasswordHash::parse(argon2i).unwrap_err().code,
+            "invalid_format"
+        );
     }
 }

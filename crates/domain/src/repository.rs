@@ -114,8 +114,7 @@ pub trait UserRepository {
     /// Remove the row for good; its history stays.
     fn purge_user(&self, tenant: TenantId, id: UserId) -> Result<(), PurgeUserError>;
     /// A page of the users of `tenant`.
-    fn list_users(&self, tenant: TenantId, query: &UserQuery)
-    -> Result<UserPage, ListUsersError>;
+    fn list_users(&self, tenant: TenantId, query: &UserQuery) -> Result<UserPage, ListUsersError>;
     /// How many ACTIVE users with the ADMIN role `tenant` has.
     fn count_active_admins(&self, tenant: TenantId) -> Result<u64, StorageError>;
     /// Record a successful password login (not a change: no version, no history).
@@ -238,8 +237,10 @@ pub enum DefineAttributeError {
 /// Custom attribute definitions.
 pub trait AttributeRepository {
     /// Declare an attribute for a tenant.
-    fn define_attribute(&self, definition: &AttributeDefinition)
-    -> Result<(), DefineAttributeError>;
+    fn define_attribute(
+        &self,
+        definition: &AttributeDefinition,
+    ) -> Result<(), DefineAttributeError>;
     /// The tenant's definitions, by name.
     fn list_attributes(&self, tenant: TenantId) -> Result<Vec<AttributeDefinition>, StorageError>;
     /// The tenant's declared attribute names.

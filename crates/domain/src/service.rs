@@ -41,7 +41,11 @@ pub fn create_user(
 
 /// The user `id` as the actor may see it; a deleted user, or one of another
 /// tenant, is not found.
-pub fn get_user(repo: &impl UserRepository, actor: &Actor, id: UserId) -> Result<User, DomainError> {
+pub fn get_user(
+    repo: &impl UserRepository,
+    actor: &Actor,
+    id: UserId,
+) -> Result<User, DomainError> {
     authorize_read(actor, actor.tenant, id).into_result()?;
     find_live_user(repo, actor, id)
 }

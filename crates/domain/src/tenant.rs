@@ -31,9 +31,8 @@ impl TenantName {
         let first_ok = chars
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let rest_ok = chars.all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
-        });
+        let rest_ok = chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if !(first_ok && rest_ok) {
             return Err(ValueError::new(
                 "invalid_format",
@@ -126,6 +125,9 @@ mod tests {
         ] {
             assert_eq!(TenantName::parse(bad).unwrap_err().code, code, "{bad}");
         }
-        assert_eq!(TenantName::parse(&"a".repeat(64)).unwrap_err().code, "too_long");
+        assert_eq!(
+            TenantName::parse(&"a".repeat(64)).unwrap_err().code,
+            "too_long"
+        );
     }
 }

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use crate::fields::UserField;
 use crate::password::PasswordHash;
 use crate::types::{
-    Account, AccountType, Address, AttributeName, AttributeValue, AuthLocation, BirthDate,
-    Company, CustomAttributes, Email, Gender, Industry, Locale, Location, Membership,
-    MfaSettings, PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks, Role, Status,
+    Account, AccountType, Address, AttributeName, AttributeValue, AuthLocation, BirthDate, Company,
+    CustomAttributes, Email, Gender, Industry, Locale, Location, Membership, MfaSettings,
+    PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks, Role, Status,
     SubscriptionPlan, Tag, TenantId, TimeZone, Title, UserId, Username, WalletAddress,
 };
 
@@ -407,7 +407,10 @@ impl User {
         account
             .profile_picture_id
             .apply_to(&mut next.account.profile_picture_id);
-        set_if(&account.subscription_plan, &mut next.account.subscription_plan);
+        set_if(
+            &account.subscription_plan,
+            &mut next.account.subscription_plan,
+        );
         // A new address has not been verified, whatever the old one was.
         if next.email.key() != self.email.key() {
             next.account.email_verified = false;

@@ -84,6 +84,16 @@ impl DeclaredAttributes {
 /// Serialized as a JSON object. Deserializing checks each name and value but
 /// not whether the name is declared — declarations can change after a value
 /// was stored, so that check belongs to [`CustomAttributes::parse`], at input.
+///
+/// ```
+/// use userhub_domain::types::{AttributeName, CustomAttributes, DeclaredAttributes};
+///
+/// let declared = DeclaredAttributes::new([AttributeName::parse("color").unwrap()]);
+/// let input = [("color".to_owned(), "blue".to_owned()), ("size".to_owned(), "XL".to_owned())];
+/// let errors = CustomAttributes::parse(input, &declared).unwrap_err();
+/// assert_eq!(errors.errors()[0].field, "size");
+/// assert_eq!(errors.errors()[0].code, "undeclared_attribute");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CustomAttributes(BTreeMap<AttributeName, AttributeValue>);

@@ -105,7 +105,14 @@ string_enum!(
 );
 
 string_enum!(
-    /// A user's global role. Ordered by privilege, least first.
+    /// A user's global role, ordered as declared.
+    ///
+    /// ```
+    /// use userhub_domain::types::Role;
+    ///
+    /// assert_eq!(Role::parse(" api_user ").unwrap(), Role::ApiUser);
+    /// assert_eq!(Role::ApiUser.to_string(), "API_USER");
+    /// ```
     Role, 6 {
         /// May only read public information.
         Guest => "GUEST",

@@ -44,6 +44,15 @@ fn has_space_or_control(s: &str) -> bool {
 /// (`johndoe`). 1 to 128 characters, no whitespace or control characters —
 /// in the display form and in its key, so that a key can always be parsed
 /// back as a username.
+///
+/// ```
+/// use userhub_domain::types::Username;
+///
+/// let display = Username::parse("JohnDoe").unwrap();
+/// assert_eq!(display.as_str(), "JohnDoe");
+/// assert_eq!(display.key(), Username::parse("ｊｏｈｎｄｏｅ").unwrap().key());
+/// assert_eq!(Username::parse("john doe").unwrap_err().code, "invalid_characters");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -139,6 +148,15 @@ impl std::fmt::Display for UsernameKey {
 /// `a@localhost` and `a@b.` are refused), no whitespace or control characters
 /// even inside quotes, and at most 254 characters. The key must satisfy the
 /// same rules, so that a key can be parsed back as an e-mail address.
+///
+/// ```
+/// use userhub_domain::types::Email;
+///
+/// let email = Email::parse("John.Doe@Example.com").unwrap();
+/// assert_eq!(email.as_str(), "John.Doe@Example.com");
+/// assert_eq!(email.key().as_str(), "john.doe@example.com");
+/// assert_eq!(Email::parse("a@localhost").unwrap_err().code, "invalid_email");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);

@@ -12,6 +12,15 @@ use crate::error::ValueError;
 /// digits (UN M.49, e.g. `es-419`); `-` and `_` both separate, and input case
 /// does not matter. Stored canonically: `tr-TR`, `zh-Hant-TW`, `en`.
 /// Subtags are checked for shape only, not against the IANA registry.
+///
+/// ```
+/// use userhub_domain::types::Locale;
+///
+/// let locale = Locale::parse("tr_TR").unwrap();
+/// assert_eq!(locale.as_str(), "tr-TR");
+/// assert_eq!(locale.to_posix(), "tr_TR");
+/// assert_eq!(locale.language(), "tr");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Locale(String);

@@ -35,9 +35,9 @@ pub use locale::Locale;
 pub use membership::Membership;
 pub use mfa::MfaSettings;
 pub use phone::PhoneNumber;
-pub use timezone::TimeZone;
 pub use text::{
     AddressLine, AttributeValue, AuthLocation, Company, Industry, Location, MembershipRole,
     OrganizationId, Permission, PersonName, PictureId, PictureUrl, Platform, Remarks, Tag, Title,
     WalletAddress,
 };
+pub use timezone::TimeZone;

@@ -11,6 +11,15 @@ use crate::error::ValueError;
 
 /// A phone number in E.164 form: `+`, then 2 to 15 digits, the first not `0`,
 /// valid for its country calling code (e.g. `+41446681800`).
+///
+/// ```
+/// use userhub_domain::types::PhoneNumber;
+///
+/// assert!(PhoneNumber::parse("+41446681800").is_ok());
+/// assert_eq!(PhoneNumber::parse("+41 44 668 18 00").unwrap_err().code, "invalid_format");
+/// // Right shape, but +1 numbers have ten national digits.
+/// assert_eq!(PhoneNumber::parse("+1234567890").unwrap_err().code, "invalid_phone_number");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
@@ -126,7 +135,13 @@ mod tests {
     fn rejects_numbers_invalid_for_their_country() {
         // `+7888149516110` is valid to the crate only after it strips `88` as
         // a Russian trunk prefix, so it is not in E.164 form.
-        for input in ["+999123456", "+4144668", "+90532123456789", "+12", "+7888149516110"] {
+        for input in [
+            "+999123456",
+            "+4144668",
+            "+90532123456789",
+            "+12",
+            "+7888149516110",
+        ] {
             assert_eq!(
                 PhoneNumber::parse(input).unwrap_err().code,
                 "invalid_phone_number",

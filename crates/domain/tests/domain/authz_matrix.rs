@@ -39,10 +39,7 @@ fn every_role_every_field_self_and_other() {
                 let applied = target.apply(&changes);
                 assert!(applied.changed.contains(&field), "{field} must change");
                 let decision = authorize_change(&actor, &target, &changes);
-                let allowed = applied
-                    .changed
-                    .iter()
-                    .all(|&f| expected(role, is_self, f));
+                let allowed = applied.changed.iter().all(|&f| expected(role, is_self, f));
                 if allowed {
                     assert_eq!(decision, Decision::Allowed, "{role} self={is_self} {field}");
                 } else {
@@ -200,7 +197,11 @@ fn creating_users_needs_a_manager_and_privileged_roles_need_an_admin() {
     };
     for role in Role::ALL {
         let manager = matches!(role, Role::Admin | Role::PowerUser);
-        assert_eq!(authorize_create(&actor(role), &plain).is_allowed(), manager, "{role}");
+        assert_eq!(
+            authorize_create(&actor(role), &plain).is_allowed(),
+            manager,
+            "{role}"
+        );
         assert_eq!(
             authorize_create(&actor(role), &admin).is_allowed(),
             role == Role::Admin,

@@ -188,7 +188,12 @@ fn history_records_old_and_new_values_but_never_secrets() {
     assert_eq!(last.new, Value::String("Doe".into()));
 
     let created = HistoryEntry::for_creation(&applied.user, ActorRef::System, None);
-    assert!(created.changes.iter().any(|c| c.field == UserField::Password));
+    assert!(
+        created
+            .changes
+            .iter()
+            .any(|c| c.field == UserField::Password)
+    );
     assert!(
         created
             .changes
