@@ -1,11 +1,13 @@
 //! Listing users: filters, a stable order, and keyset (cursor) or offset
 //! pages over the same query.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use crate::types::{OrganizationId, Role, Status, UserId, uniqueness_key};
+use crate::types::{
+    AttributeName, AttributeValue, OrganizationId, PersonName, Role, Status, UserId, uniqueness_key,
+};
 use crate::user::User;
 
 /// How a username or e-mail filter matches, on the uniqueness key (so it is
@@ -21,12 +23,12 @@ pub enum KeyMatch {
 impl KeyMatch {
     /// Match keys equal to the key of `text`.
     pub fn exact(text: &str) -> Self {
-        KeyMatch::Exact(uniqueness_key(text))
+        KeyMatch::Exact(search_key(text))
     }
 
     /// Match keys that start with the key of `text`.
     pub fn prefix(text: &str) -> Self {
-        KeyMatch::Prefix(uniqueness_key(text))
+        KeyMatch::Prefix(search_key(text))
     }
 
     /// Whether `key` matches.
@@ -36,6 +38,13 @@ impl KeyMatch {
             KeyMatch::Prefix(p) => key.starts_with(p.as_str()),
         }
     }
+}
+
+/// The key of search text. Keys never hold control characters, so a NUL
+/// (which PostgreSQL text cannot carry) becomes U+FFFD: it still matches
+/// nothing a user could have, and the query stays valid.
+fn search_key(text: &str) -> String {
+    uniqueness_key(text).replace('\0', "\u{FFFD}")
 }
 
 /// Which users a list returns. Every filter given must hold; an empty set
@@ -58,6 +67,15 @@ pub struct UserFilter {
     pub created_before: Option<OffsetDateTime>,
     /// Id is one of these (empty: any).
     pub ids: BTreeSet<UserId>,
+    /// First-name key matches.
+    pub first_name: Option<KeyMatch>,
+    /// Last-name key matches.
+    pub last_name: Option<KeyMatch>,
+    /// The first name, the last name or the username matches (a person
+    /// search, as SELISE Blocks' `name` filter).
+    pub any_name: Option<KeyMatch>,
+    /// Has each of these custom attributes with exactly this value.
+    pub attributes: BTreeMap<AttributeName, AttributeValue>,
 }
 
 impl UserFilter {
@@ -93,6 +111,31 @@ impl UserFilter {
             && self.created_from.is_none_or(|t| user.created_at >= t)
             && self.created_before.is_none_or(|t| user.created_at < t)
             && (self.ids.is_empty() || self.ids.contains(&user.id))
+            && name_matches(self.first_name.as_ref(), user.first_name.as_ref())
+            && name_matches(self.last_name.as_ref(), user.last_name.as_ref())
+            && self.any_name.as_ref().is_none_or(|m| {
+                name_matches(Some(m), user.first_name.as_ref())
+                    || name_matches(Some(m), user.last_name.as_ref())
+                    || m.matches(user.username.key().as_str())
+            })
+            && self
+                .attributes
+                .iter()
+                .all(|(name, value)| user.attributes.get(name) == Some(value))
+    }
+}
+
+/// The key a name part is matched on: the same case-insensitive NFKC
+/// folding as usernames, so `müller` finds `Müller`.
+pub fn name_key(name: &PersonName) -> String {
+    uniqueness_key(name.as_str())
+}
+
+fn name_matches(filter: Option<&KeyMatch>, name: Option<&PersonName>) -> bool {
+    match (filter, name) {
+        (None, _) => true,
+        (Some(m), Some(name)) => m.matches(&name_key(name)),
+        (Some(_), None) => false,
     }
 }
 

@@ -1,0 +1,140 @@
+//! The storage's own errors (opening, migrating) and the translation of
+//! diesel's errors into the domain's.
+//!
+//! Security intent: a [`StorageError`] may reach a client's error response,
+//! so it names only the kind of failure ("database unavailable", "query
+//! failed"). The diesel error itself is logged here, and only its primary
+//! message: PostgreSQL puts row values (which may include a password hash)
+//! in the error's DETAIL, which is never logged or returned.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use userhub_domain::{StorageError, UniqueField};
+
+/// Opening a [`Store`](crate::Store) failed. Meant for the operator starting
+/// the service: the URL itself (which may hold a password) is never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL is neither `postgres://`, `postgresql://`, `sqlite://` nor `sqlite:`.
+    #[error(
+        "unsupported database URL: expected postgres://..., postgresql://..., sqlite://PATH or sqlite:PATH"
+    )]
+    UnsupportedUrl,
+    /// The SQLite URL names no usable file (empty, or an in-memory database,
+    /// which a pool of connections cannot share).
+    #[error("the SQLite URL must name a database file")]
+    InvalidSqlitePath,
+    /// The SQLite database's folder could not be created.
+    #[error("cannot create the database folder: {0}")]
+    CreateFolder(#[source] std::io::Error),
+    /// The database refused or did not answer.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+}
+
+/// Applying the migrations failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// No connection could be had.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A migration failed; nothing of it was applied (each migration runs
+    /// in its own transaction).
+    #[error("migration failed: {0}")]
+    Failed(String),
+}
+
+/// A pool checkout failed: the database is down or every connection is busy.
+pub(crate) fn unavailable(op: &'static str, error: &diesel::r2d2::PoolError) -> StorageError {
+    log::error!("storage: {op}: no database connection: {error}");
+    StorageError::new("database unavailable")
+}
+
+/// Any database failure that is not an outcome the caller handles.
+pub(crate) fn failure(op: &'static str, error: &DieselError) -> StorageError {
+    log::error!("storage: {op} failed: {error}");
+    StorageError::new(kind(error))
+}
+
+/// A stored value that no longer parses (a row written by hand, or a rule
+/// tightened since it was stored).
+pub(crate) fn corrupt(op: &'static str, what: &str) -> StorageError {
+    log::error!("storage: {op}: unreadable stored data: {what}");
+    StorageError::new("stored data unreadable")
+}
+
+fn kind(error: &DieselError) -> &'static str {
+    match error {
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                "database unavailable"
+            }
+            DatabaseErrorKind::SerializationFailure => "transaction conflict",
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::NotNullViolation
+            | DatabaseErrorKind::CheckViolation => "constraint violated",
+            DatabaseErrorKind::ReadOnlyTransaction => "database is read-only",
+            _ if is_busy(info.message()) => "database busy",
+            _ => "query failed",
+        },
+        DieselError::DeserializationError(_) => "stored data unreadable",
+        DieselError::BrokenTransactionManager => "database unavailable",
+        _ => "query failed",
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    // SQLite's SQLITE_BUSY / SQLITE_LOCKED, after busy_timeout ran out.
+    message.contains("database is locked") || message.contains("database table is locked")
+}
+
+/// Which unique key a unique violation hit, or `None` if it is not a unique
+/// violation of the `users` table.
+///
+/// PostgreSQL names the constraint (`users_tenant_username_key`, ...);
+/// SQLite names the columns (`UNIQUE constraint failed: users.tenant_id,
+/// users.username_key`). Both forms come from the names chosen in the
+/// migrations, so they are matched together here.
+pub(crate) fn user_unique_field(error: &DieselError) -> Option<UniqueField> {
+    let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = error else {
+        return None;
+    };
+    match info.constraint_name() {
+        Some("users_tenant_username_key") => return Some(UniqueField::Username),
+        Some("users_tenant_email_key") => return Some(UniqueField::Email),
+        Some("users_pkey") => return Some(UniqueField::Id),
+        Some(_) => return None,
+        None => {}
+    }
+    let message = info.message();
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    match columns {
+        "users.tenant_id, users.username_key" => Some(UniqueField::Username),
+        "users.tenant_id, users.email_key" => Some(UniqueField::Email),
+        "users.id" => Some(UniqueField::Id),
+        _ => None,
+    }
+}
+
+/// Whether `error` is a unique violation of the named PostgreSQL constraint
+/// (or, on SQLite, of the listed columns).
+pub(crate) fn is_unique_violation(error: &DieselError, constraint: &str, columns: &str) -> bool {
+    let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) = error else {
+        return false;
+    };
+    match info.constraint_name() {
+        Some(name) => name == constraint,
+        None => info
+            .message()
+            .strip_prefix("UNIQUE constraint failed: ")
+            .is_some_and(|c| c == columns),
+    }
+}
+
+/// Whether `error` is a foreign-key violation.
+pub(crate) fn is_foreign_key_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
+    )
+}

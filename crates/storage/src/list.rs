@@ -1,0 +1,444 @@
+//! Listing users: one query builder for keyset (cursor) pages, offset pages
+//! and the total count, so the three always agree on which users a filter
+//! selects and in which order.
+//!
+//! Every condition is written so that PostgreSQL (and SQLite) can answer it
+//! from an index: the tenant and the sort column lead each index, a key
+//! prefix is a range (`key >= p AND key < next(p)`, never `LIKE`, so `%` and
+//! `_` in the input are plain characters), and the keyset position is
+//! `col >= v AND (col > v OR id > last_id)`, whose first half is an index
+//! bound. See docs/storage.md for the plans.
+
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use userhub_domain::query::{
+    Cursor, KeyMatch, PageRequest, Sort, SortDirection, SortField, UserFilter, UserPage, UserQuery,
+};
+use userhub_domain::repository::ListUsersError;
+use userhub_domain::types::{TenantId, UserId};
+
+use crate::codec::micros;
+use crate::connection::{AnyConnection, MultiBackend, TxError, read_tx};
+use crate::error::failure;
+use crate::schema::{user_attributes, user_organizations, user_roles, users};
+use crate::users::UserRow;
+
+const OP: &str = "list users";
+
+type Boxed<'a, ST> = users::BoxedQuery<'a, MultiBackend, ST>;
+
+/// Where a cursor page starts: after the user with this sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    value: SortValue,
+    id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SortValue {
+    Time(i64),
+    Key(String),
+}
+
+pub(crate) fn list_users(
+    conn: &mut AnyConnection,
+    tenant: TenantId,
+    query: &UserQuery,
+) -> Result<UserPage, ListUsersError> {
+    let (position, offset, limit) = match &query.page {
+        PageRequest::Cursor { after, limit } => {
+            let position = after
+                .as_ref()
+                .map(|cursor| decode_cursor(cursor, query.sort))
+                .transpose()?;
+            (position, None, *limit)
+        }
+        PageRequest::Offset { offset, limit } => (
+            None,
+            Some(i64::try_from(*offset).unwrap_or(i64::MAX)),
+            *limit,
+        ),
+    };
+    let tenant = tenant.to_string();
+    let run = |conn: &mut AnyConnection| -> Result<UserPage, TxError<ListUsersError>> {
+        let mut users = Vec::new();
+        let mut next = None;
+        if limit > 0 {
+            let mut page = order(
+                after(
+                    apply_filter(users::table.into_boxed(), &tenant, &query.filter),
+                    query.sort,
+                    position.as_ref(),
+                ),
+                query.sort,
+            )
+            .select(UserRow::as_select())
+            // One more than asked, to know whether another page follows.
+            .limit(i64::from(limit) + 1);
+            if let Some(offset) = offset {
+                page = page.offset(offset);
+            }
+            let mut rows: Vec<UserRow> = page.load(conn)?;
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            for row in rows {
+                users.push(
+                    row.into_user(OP)
+                        .map_err(|e| TxError::Op(ListUsersError::Storage(e)))?,
+                );
+            }
+            if more {
+                next = users.last().map(|last| encode_cursor(query.sort, last));
+            }
+        }
+        let total = if query.with_total {
+            let count: i64 = apply_filter(
+                users::table.select(diesel::dsl::count_star()).into_boxed(),
+                &tenant,
+                &query.filter,
+            )
+            .get_result(conn)?;
+            Some(u64::try_from(count).unwrap_or(0))
+        } else {
+            None
+        };
+        Ok(UserPage { users, next, total })
+    };
+    let result = if query.with_total {
+        // The page and its total from one snapshot.
+        read_tx(conn, run)
+    } else {
+        run(conn)
+    };
+    result.map_err(|e| match e {
+        TxError::Op(e) => e,
+        TxError::Db(e) => ListUsersError::Storage(failure(OP, &e)),
+    })
+}
+
+/// The filter's conditions, on any select over `users` (the page and its count).
+fn apply_filter<'a, ST: 'a>(
+    mut q: Boxed<'a, ST>,
+    tenant: &str,
+    filter: &UserFilter,
+) -> Boxed<'a, ST> {
+    q = q.filter(users::tenant_id.eq(tenant.to_owned()));
+    let statuses: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+    match statuses.as_slice() {
+        [] => {}
+        // `status = $1`, not `= ANY($1)`: with one value PostgreSQL reads
+        // (tenant_id, status, created_at, id) in order, without a sort.
+        [status] => q = q.filter(users::status.eq(*status)),
+        _ => q = q.filter(users::status.eq_any(statuses)),
+    }
+    if !filter.roles.is_empty() {
+        let roles: Vec<&'static str> = filter.roles.iter().map(|r| r.as_str()).collect();
+        q = q.filter(exists(
+            user_roles::table
+                // The tenant makes (tenant_id, role, user_id) usable.
+                .filter(user_roles::tenant_id.eq(tenant.to_owned()))
+                .filter(user_roles::role.eq_any(roles))
+                .filter(user_roles::user_id.eq(users::id)),
+        ));
+    }
+    if let Some(organization) = &filter.organization {
+        q = q.filter(exists(
+            user_organizations::table
+                .filter(user_organizations::tenant_id.eq(tenant.to_owned()))
+                .filter(user_organizations::organization.eq(organization.as_str().to_owned()))
+                .filter(user_organizations::user_id.eq(users::id)),
+        ));
+    }
+    // A key column restricted to the keys a KeyMatch takes: `=` for an
+    // exact match, an index range for a prefix. (A macro: diesel's column
+    // types make the generic function's bounds unreadable.) Name keys are
+    // NULL for users without that name part; NULL never matches.
+    macro_rules! key_filter {
+        ($column:expr, $match:expr) => {
+            match $match {
+                KeyMatch::Exact(key) => q = q.filter($column.eq(key.clone())),
+                KeyMatch::Prefix(prefix) if prefix.is_empty() => {}
+                KeyMatch::Prefix(prefix) => {
+                    q = q.filter($column.ge(prefix.clone()));
+                    if let Some(bound) = prefix_upper_bound(prefix) {
+                        q = q.filter($column.lt(bound));
+                    }
+                }
+            }
+        };
+    }
+    if let Some(m) = &filter.username {
+        key_filter!(users::username_key, m);
+    }
+    if let Some(m) = &filter.email {
+        key_filter!(users::email_key, m);
+    }
+    if let Some(m) = &filter.first_name {
+        key_filter!(users::first_name_key.assume_not_null(), m);
+    }
+    if let Some(m) = &filter.last_name {
+        key_filter!(users::last_name_key.assume_not_null(), m);
+    }
+    if let Some(m) = &filter.any_name {
+        // Three index lookups joined by OR (a bitmap OR on PostgreSQL).
+        type Condition = Box<
+            dyn BoxableExpression<users::table, MultiBackend, SqlType = diesel::sql_types::Bool>,
+        >;
+        macro_rules! matching {
+            ($column:expr) => {{
+                let condition: Option<Condition> = match m {
+                    KeyMatch::Exact(key) => Some(Box::new($column.eq(key.clone()))),
+                    KeyMatch::Prefix(prefix) if prefix.is_empty() => None,
+                    KeyMatch::Prefix(prefix) => Some(match prefix_upper_bound(prefix) {
+                        Some(bound) => Box::new($column.ge(prefix.clone()).and($column.lt(bound))),
+                        None => Box::new($column.ge(prefix.clone())),
+                    }),
+                };
+                condition
+            }};
+        }
+        if let (Some(first), Some(last), Some(username)) = (
+            matching!(users::first_name_key.assume_not_null()),
+            matching!(users::last_name_key.assume_not_null()),
+            matching!(users::username_key),
+        ) {
+            q = q.filter(first.or(last).or(username));
+        }
+    }
+    for (name, value) in &filter.attributes {
+        q = q.filter(exists(
+            user_attributes::table
+                .filter(user_attributes::tenant_id.eq(tenant.to_owned()))
+                .filter(user_attributes::name.eq(name.as_str().to_owned()))
+                .filter(user_attributes::value.eq(value.as_str().to_owned()))
+                .filter(user_attributes::user_id.eq(users::id)),
+        ));
+    }
+    if let Some(from) = filter.created_from {
+        q = q.filter(users::created_at.ge(micros(from)));
+    }
+    if let Some(before) = filter.created_before {
+        q = q.filter(users::created_at.lt(micros(before)));
+    }
+    if !filter.ids.is_empty() {
+        let ids: Vec<String> = filter.ids.iter().map(ToString::to_string).collect();
+        q = q.filter(users::id.eq_any(ids));
+    }
+    q
+}
+
+/// The smallest string greater than every string that starts with
+/// `prefix`, in code-point order (= UTF-8 byte order, the order of the key
+/// columns on both backends): the prefix with its last character
+/// incremented. `None` when there is none (the prefix is all U+10FFFF).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Keyset condition: only users after `position` in the order `sort`.
+/// Username and e-mail keys are unique per tenant, so the key alone is the
+/// position; times are not, so ties are broken by id.
+fn after<'a, ST: 'a>(q: Boxed<'a, ST>, sort: Sort, position: Option<&Position>) -> Boxed<'a, ST> {
+    let Some(position) = position else {
+        return q;
+    };
+    let id = position.id.clone();
+    let ascending = sort.direction == SortDirection::Ascending;
+    match (&position.value, sort.field) {
+        (SortValue::Time(v), SortField::CreatedAt) => {
+            let v = *v;
+            if ascending {
+                q.filter(users::created_at.ge(v))
+                    .filter(users::created_at.gt(v).or(users::id.gt(id)))
+            } else {
+                q.filter(users::created_at.le(v))
+                    .filter(users::created_at.lt(v).or(users::id.lt(id)))
+            }
+        }
+        (SortValue::Time(v), SortField::UpdatedAt) => {
+            let v = *v;
+            if ascending {
+                q.filter(users::updated_at.ge(v))
+                    .filter(users::updated_at.gt(v).or(users::id.gt(id)))
+            } else {
+                q.filter(users::updated_at.le(v))
+                    .filter(users::updated_at.lt(v).or(users::id.lt(id)))
+            }
+        }
+        (SortValue::Key(v), SortField::Username) => {
+            if ascending {
+                q.filter(users::username_key.gt(v.clone()))
+            } else {
+                q.filter(users::username_key.lt(v.clone()))
+            }
+        }
+        (SortValue::Key(v), SortField::Email) => {
+            if ascending {
+                q.filter(users::email_key.gt(v.clone()))
+            } else {
+                q.filter(users::email_key.lt(v.clone()))
+            }
+        }
+        // decode_cursor only yields values of the sort's own kind.
+        _ => q,
+    }
+}
+
+fn order<'a, ST: 'a>(q: Boxed<'a, ST>, sort: Sort) -> Boxed<'a, ST> {
+    let ascending = sort.direction == SortDirection::Ascending;
+    match (sort.field, ascending) {
+        (SortField::CreatedAt, true) => q.order((users::created_at.asc(), users::id.asc())),
+        (SortField::CreatedAt, false) => q.order((users::created_at.desc(), users::id.desc())),
+        (SortField::UpdatedAt, true) => q.order((users::updated_at.asc(), users::id.asc())),
+        (SortField::UpdatedAt, false) => q.order((users::updated_at.desc(), users::id.desc())),
+        (SortField::Username, true) => q.order(users::username_key.asc()),
+        (SortField::Username, false) => q.order(users::username_key.desc()),
+        (SortField::Email, true) => q.order(users::email_key.asc()),
+        (SortField::Email, false) => q.order(users::email_key.desc()),
+    }
+}
+
+// ---- cursors ----
+//
+// A cursor is `1` + the hex of `<field><direction>|<id>|<value>`: the sort
+// it was made for, the last user's id and sort value. It is opaque to
+// clients but not secret: a forged one can only move the start of a page
+// within the same tenant and filter.
+
+fn sort_code(sort: Sort) -> [char; 2] {
+    let field = match sort.field {
+        SortField::CreatedAt => 'c',
+        SortField::UpdatedAt => 'u',
+        SortField::Username => 'n',
+        SortField::Email => 'e',
+    };
+    let direction = match sort.direction {
+        SortDirection::Ascending => 'a',
+        SortDirection::Descending => 'd',
+    };
+    [field, direction]
+}
+
+fn encode_cursor(sort: Sort, last: &userhub_domain::User) -> Cursor {
+    let [field, direction] = sort_code(sort);
+    let value = match sort.field {
+        SortField::CreatedAt => micros(last.created_at).to_string(),
+        SortField::UpdatedAt => micros(last.updated_at).to_string(),
+        SortField::Username => last.username.key().as_str().to_owned(),
+        SortField::Email => last.email.key().as_str().to_owned(),
+    };
+    let plain = format!("{field}{direction}|{}|{value}", last.id);
+    let mut token = String::with_capacity(1 + plain.len() * 2);
+    token.push('1');
+    for byte in plain.bytes() {
+        token.push(char::from(HEX[usize::from(byte >> 4)]));
+        token.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    Cursor::from_token(token)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn decode_cursor(cursor: &Cursor, sort: Sort) -> Result<Position, ListUsersError> {
+    let invalid = || ListUsersError::InvalidCursor;
+    let hex = cursor.as_token().strip_prefix('1').ok_or_else(invalid)?;
+    // Bounds the work a client can ask for: a key is at most a few hundred bytes.
+    if hex.len() % 2 != 0 || hex.len() > 4096 {
+        return Err(invalid());
+    }
+    let bytes = hex
+        .as_bytes()
+        .chunks_exact(2)
+        .map(|pair| match pair {
+            [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
+            _ => None,
+        })
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(invalid)?;
+    let plain = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = plain.splitn(3, '|');
+    let (Some(code), Some(id), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    let [field, direction] = sort_code(sort);
+    if code != format!("{field}{direction}") {
+        return Err(invalid());
+    }
+    let id = UserId::parse(id).map_err(|_| invalid())?.to_string();
+    let value = match sort.field {
+        SortField::CreatedAt | SortField::UpdatedAt => {
+            SortValue::Time(value.parse().map_err(|_| invalid())?)
+        }
+        SortField::Username | SortField::Email => SortValue::Key(value.to_owned()),
+    };
+    Ok(Position { value, id })
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Count the tenant's active administrators (in a transaction or not).
+pub(crate) fn count_active_admins(
+    conn: &mut AnyConnection,
+    tenant: &str,
+) -> Result<u64, diesel::result::Error> {
+    let count: i64 = users::table
+        .filter(users::tenant_id.eq(tenant.to_owned()))
+        .filter(users::status.eq(userhub_domain::types::Status::Active.as_str()))
+        .filter(exists(
+            user_roles::table
+                .filter(user_roles::tenant_id.eq(tenant.to_owned()))
+                .filter(user_roles::role.eq(userhub_domain::types::Role::Admin.as_str()))
+                .filter(user_roles::user_id.eq(users::id)),
+        ))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(prefix_upper_bound("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_upper_bound("a%").as_deref(), Some("a&"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}\u{10FFFF}"), None);
+        assert_eq!(prefix_upper_bound(""), None);
+    }
+
+    #[test]
+    fn bad_cursors_are_refused() {
+        let sort = Sort::default();
+        for token in ["", "1", "1zz", "2abcd", "1616263", &"1".repeat(5000)] {
+            assert!(matches!(
+                decode_cursor(&Cursor::from_token(token), sort),
+                Err(ListUsersError::InvalidCursor)
+            ));
+        }
+    }
+}

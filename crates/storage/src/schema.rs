@@ -1,0 +1,125 @@
+//! The tables as diesel sees them. The SQL lives in `migrations/postgres/`
+//! and `migrations/sqlite/`; both create these columns with these types
+//! (TEXT ids, BIGINT/INTEGER microsecond times), so one description serves
+//! both backends.
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        password_policy -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        username -> Text,
+        username_key -> Text,
+        email -> Text,
+        email_key -> Text,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        profile -> Text,
+        last_auth_at -> Nullable<BigInt>,
+        last_auth_valid_until -> Nullable<BigInt>,
+        last_auth_location -> Nullable<Text>,
+        first_name_key -> Nullable<Text>,
+        last_name_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        tenant_id -> Text,
+        user_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    user_organizations (user_id, organization) {
+        tenant_id -> Text,
+        user_id -> Text,
+        organization -> Text,
+    }
+}
+
+diesel::table! {
+    user_attributes (user_id, name) {
+        tenant_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    user_history (tenant_id, user_id, version) {
+        tenant_id -> Text,
+        user_id -> Text,
+        version -> BigInt,
+        actor -> Text,
+        at -> BigInt,
+        changes -> Text,
+        comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        roles -> Text,
+        label -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        access_hash -> Text,
+        access_expires_at -> BigInt,
+        refresh_hash -> Text,
+        refresh_expires_at -> BigInt,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    attribute_definitions (tenant_id, name) {
+        tenant_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(user_organizations -> users (user_id));
+diesel::joinable!(user_attributes -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    user_roles,
+    user_organizations,
+    user_attributes,
+    user_history,
+    api_keys,
+    sessions,
+    attribute_definitions,
+);

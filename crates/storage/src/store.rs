@@ -1,0 +1,247 @@
+//! [`Store`]: the pool of connections every repository trait runs on, how
+//! it is opened from a URL, and the embedded migrations.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use diesel::r2d2::{Pool as R2d2Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use userhub_domain::StorageError;
+
+use crate::connection::{AnyConnection, Manager, Pool, Target};
+use crate::error::{MigrateError, OpenError, unavailable};
+
+/// The PostgreSQL migrations, compiled into the binary.
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+/// The SQLite migrations, compiled into the binary.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Any fixed number: the key of the PostgreSQL advisory lock that keeps two
+/// processes from migrating at once.
+const MIGRATION_LOCK: i64 = 0x0075_7365_7268_7562; // "userhub" in ASCII
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// PostgreSQL (production).
+    Postgres,
+    /// Embedded SQLite (a file; the default for `cargo run`).
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres` or `sqlite`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a [`Store`] pools and configures its connections.
+///
+/// ```
+/// use std::time::Duration;
+/// use userhub_storage::StoreOptions;
+///
+/// let options = StoreOptions {
+///     pool_size: 4,
+///     connection_timeout: Duration::from_secs(2),
+///     ..StoreOptions::default()
+/// };
+/// assert_eq!(options.sqlite_busy_timeout, Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Most connections open at once (at least 1). Default 10.
+    pub pool_size: u32,
+    /// Connections kept open when idle; `None` keeps `pool_size` open.
+    /// Default `Some(1)`.
+    pub min_idle: Option<u32>,
+    /// How long a caller waits for a free connection (and [`Store::open`]
+    /// for the first one) before failing with "database unavailable".
+    /// Default 10 s.
+    pub connection_timeout: Duration,
+    /// SQLite only: how long a writer waits for another writer's lock before
+    /// failing with "database busy". Default 5 s.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 10,
+            min_idle: Some(1),
+            connection_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The user store: PostgreSQL or SQLite behind a pool of connections.
+///
+/// Implements every repository trait of `userhub_domain::repository`. Cheap
+/// to clone (clones share the pool), `Send + Sync`. Every method blocks on
+/// the database: call it off any async event loop (`web::block`).
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl fmt::Debug for Store {
+    // Not derived: the pool's manager holds the URL, which may hold a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.pool.state();
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("connections", &state.connections)
+            .field("idle_connections", &state.idle_connections)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Open the database at `url`: `postgres://...` or `postgresql://...`
+    /// (libpq's URL syntax), `sqlite://PATH` or `sqlite:PATH` (a file; its
+    /// folder is created). Connects once before returning, so a wrong URL
+    /// fails here. Does not migrate: see [`Store::migrate`].
+    pub fn open(url: &str, options: StoreOptions) -> Result<Store, OpenError> {
+        let url = url.trim();
+        let (target, backend) =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (Target::Postgres(url.to_owned()), Backend::Postgres)
+            } else if let Some(path) = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                let path = sqlite_path(path)?;
+                if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(folder).map_err(OpenError::CreateFolder)?;
+                }
+                let target = Target::Sqlite {
+                    path,
+                    busy_timeout: options.sqlite_busy_timeout,
+                };
+                // One connection first, alone: it creates the file and switches
+                // it to WAL (a persistent setting) before the pool opens more.
+                drop(
+                    target
+                        .connect()
+                        .map_err(|e| OpenError::Connect(e.to_string()))?,
+                );
+                (target, Backend::Sqlite)
+            } else {
+                return Err(OpenError::UnsupportedUrl);
+            };
+        let pool_size = options.pool_size.max(1);
+        let pool = R2d2Pool::builder()
+            .max_size(pool_size)
+            .min_idle(options.min_idle.map(|n| n.min(pool_size)))
+            .connection_timeout(options.connection_timeout)
+            .build(Manager { target })
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Apply the embedded migrations not applied yet; returns their
+    /// versions, oldest first (empty when the schema is current). Each
+    /// migration runs in its own transaction. On PostgreSQL an advisory lock
+    /// keeps concurrent `migrate` calls (two instances starting) apart.
+    pub fn migrate(&self) -> Result<Vec<String>, MigrateError> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| MigrateError::Connect(e.to_string()))?;
+        let applied = match &mut *conn {
+            AnyConnection::Postgresql(pg) => {
+                diesel::sql_query("SELECT pg_advisory_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                    .execute(pg)
+                    .map_err(|e| MigrateError::Failed(e.to_string()))?;
+                let applied = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
+                let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                    .execute(pg);
+                if let Err(e) = unlocked {
+                    // Only a lost connection fails here, and the lock goes
+                    // with its session.
+                    log::error!("storage: migrate: cannot release the migration lock: {e}");
+                }
+                applied
+            }
+            AnyConnection::Sqlite(sqlite) => sqlite
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(versions),
+        };
+        applied.map_err(|e| MigrateError::Failed(e.to_string()))
+    }
+
+    /// Check that the database answers (`SELECT 1`), for readiness probes.
+    pub fn ping(&self) -> Result<(), StorageError> {
+        const OP: &str = "ping";
+        let mut conn = self.conn(OP)?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut *conn)
+            .map(drop)
+            .map_err(|e| crate::error::failure(OP, &e))
+    }
+
+    /// A pooled connection.
+    pub(crate) fn conn(&self, op: &'static str) -> Result<PooledConnection<Manager>, StorageError> {
+        self.pool.get().map_err(|e| unavailable(op, &e))
+    }
+}
+
+fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    applied.into_iter().map(|v| v.to_string()).collect()
+}
+
+fn sqlite_path(path: &str) -> Result<PathBuf, OpenError> {
+    // Strip a query string (`?mode=...`): connection settings are ours.
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
+        return Err(OpenError::InvalidSqlitePath);
+    }
+    Ok(PathBuf::from(path))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync + Clone + 'static>() {}
+        shared::<Store>();
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_path("data/u.db").unwrap(),
+            PathBuf::from("data/u.db")
+        );
+        assert_eq!(
+            sqlite_path("/abs/u.db?mode=rwc").unwrap(),
+            PathBuf::from("/abs/u.db")
+        );
+        assert!(sqlite_path("").is_err());
+        assert!(sqlite_path(":memory:").is_err());
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE attribute_definitions;
+DROP TABLE sessions;
+DROP TABLE api_keys;
+DROP TABLE user_history;
+DROP TABLE user_attributes;
+DROP TABLE user_organizations;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE tenants;
