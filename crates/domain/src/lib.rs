@@ -62,6 +62,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod authz;
 pub mod credentials;
 pub mod error;

@@ -128,6 +128,9 @@ fn try_update(
     }
     let applied = current.apply(&request.changes);
     if applied.changed.is_empty() {
+        // Nothing to write, but the answer shows the user: only to those
+        // who may read it.
+        authorize_read(actor, actor.tenant, current.id).into_result()?;
         return Ok(current);
     }
     authorize_fields(actor, &current, &applied.changed).into_result()?;

@@ -1,0 +1,293 @@
+//! Every tunable of the service with its default, read from command-line
+//! flags or the environment (`USERHUB_*`, `DATABASE_URL`).
+//!
+//! [`Config`] is plain data so that tests build one directly
+//! ([`Config::default`] plus the changes they need); [`Tunables`] is its
+//! command-line form.
+
+use std::time::Duration;
+
+use userhub_domain::auth::TokenLifetimes;
+use userhub_domain::password::HashParams;
+
+use crate::auth::throttle::ThrottlePolicy;
+
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// The embedded SQLite database used when no `DATABASE_URL` is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/userhub.db";
+
+/// The largest request body accepted, in bytes, unless told otherwise.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The longest token lifetime accepted (10 years): beyond it, expiry times
+/// would leave the range a timestamp can hold.
+pub const MAX_TOKEN_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// The most hashing slots accepted.
+pub const MAX_HASH_CONCURRENCY: usize = 1024;
+
+/// The service's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`host:port`).
+    pub bind: String,
+    /// `postgres://...` or `sqlite://PATH`.
+    pub database_url: String,
+    /// How long access and refresh tokens live.
+    pub tokens: TokenLifetimes,
+    /// When repeated login failures are answered 429.
+    pub throttle: ThrottlePolicy,
+    /// argon2id cost for new hashes (OWASP's by default).
+    pub hash_params: HashParams,
+    /// How many hashes or verifications run at once.
+    pub hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before it is answered 503.
+    pub hash_queue_wait: Duration,
+    /// Largest request body, in bytes (larger ones are answered 413).
+    pub body_limit: usize,
+    /// Database connections in the pool.
+    pub pool_size: u32,
+    /// HTTP worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+    /// How long a stop waits for requests in flight.
+    pub shutdown_timeout: Duration,
+}
+
+/// The number of cores, the default for CPU-bound concurrency.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: DEFAULT_BIND.to_owned(),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            tokens: TokenLifetimes::default(),
+            throttle: ThrottlePolicy::default(),
+            hash_params: HashParams::default(),
+            hash_concurrency: cores(),
+            hash_queue_wait: Duration::from_secs(2),
+            body_limit: DEFAULT_BODY_LIMIT,
+            pool_size: 10,
+            workers: None,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The tunables of `userhub serve`, as flags with environment fallbacks.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Tunables {
+    /// Lifetime of an access token, in seconds.
+    #[arg(
+        long,
+        env = "USERHUB_ACCESS_TOKEN_TTL",
+        value_name = "SECONDS",
+        default_value_t = 900
+    )]
+    pub access_token_ttl: u64,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(
+        long,
+        env = "USERHUB_REFRESH_TOKEN_TTL",
+        value_name = "SECONDS",
+        default_value_t = 604_800
+    )]
+    pub refresh_token_ttl: u64,
+    /// Failed logins for one username within the window before logins are refused (429).
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_MAX_FAILURES",
+        value_name = "COUNT",
+        default_value_t = 5
+    )]
+    pub login_max_failures: u32,
+    /// The window over which failed logins are counted, in seconds.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_WINDOW",
+        value_name = "SECONDS",
+        default_value_t = 900
+    )]
+    pub login_window: u64,
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    #[arg(
+        long,
+        env = "USERHUB_ARGON2_MEMORY_KIB",
+        value_name = "KIB",
+        default_value_t = 19_456
+    )]
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (OWASP: 2).
+    #[arg(
+        long,
+        env = "USERHUB_ARGON2_ITERATIONS",
+        value_name = "COUNT",
+        default_value_t = 2
+    )]
+    pub argon2_iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    #[arg(
+        long,
+        env = "USERHUB_ARGON2_PARALLELISM",
+        value_name = "COUNT",
+        default_value_t = 1
+    )]
+    pub argon2_parallelism: u32,
+    /// Password hashes computed at once [default: the number of cores].
+    #[arg(long, env = "USERHUB_HASH_CONCURRENCY", value_name = "COUNT")]
+    pub hash_concurrency: Option<usize>,
+    /// How long a request waits for a hashing slot before it gets 503, in milliseconds.
+    #[arg(
+        long,
+        env = "USERHUB_HASH_QUEUE_WAIT_MS",
+        value_name = "MS",
+        default_value_t = 2000
+    )]
+    pub hash_queue_wait_ms: u64,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, env = "USERHUB_BODY_LIMIT", value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Database connections in the pool.
+    #[arg(
+        long,
+        env = "USERHUB_POOL_SIZE",
+        value_name = "COUNT",
+        default_value_t = 10
+    )]
+    pub pool_size: u32,
+    /// HTTP worker threads [default: one per core].
+    #[arg(long, env = "USERHUB_WORKERS", value_name = "COUNT")]
+    pub workers: Option<usize>,
+    /// Seconds a stop (SIGTERM, Ctrl-C) waits for requests in flight.
+    #[arg(
+        long,
+        env = "USERHUB_SHUTDOWN_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30
+    )]
+    pub shutdown_timeout: u64,
+}
+
+impl Config {
+    /// The settings for `serve`: `bind` and `database_url` plus the tunables,
+    /// checked. The error is one line naming the bad setting.
+    pub fn from_tunables(
+        bind: String,
+        database_url: String,
+        t: &Tunables,
+    ) -> Result<Config, String> {
+        fn at_least_one(name: &str, value: u64) -> Result<(), String> {
+            if value == 0 {
+                Err(format!("{name} must be at least 1"))
+            } else {
+                Ok(())
+            }
+        }
+        at_least_one("--login-max-failures", t.login_max_failures.into())?;
+        at_least_one("--login-window", t.login_window)?;
+        at_least_one("--pool-size", t.pool_size.into())?;
+        if let Some(n) = t.hash_concurrency {
+            at_least_one("--hash-concurrency", n as u64)?;
+        }
+        if let Some(n) = t.workers {
+            at_least_one("--workers", n as u64)?;
+        }
+        if t.body_limit < 1024 {
+            return Err("--body-limit must be at least 1024 bytes".into());
+        }
+        if let Some(n) = t.hash_concurrency
+            && n > MAX_HASH_CONCURRENCY
+        {
+            return Err(format!(
+                "--hash-concurrency must be at most {MAX_HASH_CONCURRENCY}"
+            ));
+        }
+        let seconds = |s: u64| -> Result<time::Duration, String> {
+            if s > MAX_TOKEN_TTL_SECS {
+                return Err(format!(
+                    "a token lifetime of {s} seconds is too long (at most {MAX_TOKEN_TTL_SECS})"
+                ));
+            }
+            i64::try_from(s)
+                .map(time::Duration::seconds)
+                .map_err(|_| format!("{s} seconds is too long"))
+        };
+        Ok(Config {
+            bind,
+            database_url,
+            tokens: TokenLifetimes {
+                access: seconds(t.access_token_ttl)?,
+                refresh: seconds(t.refresh_token_ttl)?,
+            },
+            throttle: ThrottlePolicy {
+                max_failures: t.login_max_failures,
+                window: Duration::from_secs(t.login_window),
+            },
+            hash_params: HashParams {
+                memory_kib: t.argon2_memory_kib,
+                iterations: t.argon2_iterations,
+                parallelism: t.argon2_parallelism,
+            },
+            hash_concurrency: t.hash_concurrency.unwrap_or_else(cores),
+            hash_queue_wait: Duration::from_millis(t.hash_queue_wait_ms),
+            body_limit: t.body_limit,
+            pool_size: t.pool_size,
+            workers: t.workers,
+            shutdown_timeout: Duration::from_secs(t.shutdown_timeout),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        tunables: Tunables,
+    }
+
+    fn config(args: &[&str]) -> Result<Config, String> {
+        let mut argv = vec!["userhub"];
+        argv.extend_from_slice(args);
+        let flags = Flags::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Config::from_tunables(
+            "127.0.0.1:0".into(),
+            "sqlite://x.db".into(),
+            &flags.tunables,
+        )
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.tokens.access, time::Duration::minutes(15));
+        assert_eq!(c.body_limit, 64 * 1024);
+        assert_eq!(c.hash_params, HashParams::default());
+        assert_eq!(c.throttle, ThrottlePolicy::default());
+        assert_eq!(c.hash_concurrency, cores());
+    }
+
+    #[test]
+    fn out_of_range_values_are_one_line_errors() {
+        for args in [
+            &["--login-max-failures", "0"][..],
+            &["--pool-size", "0"][..],
+            &["--hash-concurrency", "0"][..],
+            &["--hash-concurrency", "100000"][..],
+            &["--body-limit", "10"][..],
+            &["--refresh-token-ttl", "18446744073709551615"][..],
+        ] {
+            let error = config(args).unwrap_err();
+            assert_eq!(error.lines().count(), 1, "{args:?}: {error}");
+        }
+        assert!(config(&["--access-token-ttl", "0"]).is_ok());
+    }
+}

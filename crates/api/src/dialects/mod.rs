@@ -1,0 +1,71 @@
+//! The vendor dialects: each a module `dialects/<vendor>/` with its request
+//! and response shapes (`dto.rs`), its handlers (`handlers.rs`) and, in
+//! `mod.rs`, its routes, its field names for errors and its OpenAPI
+//! document. A dialect parses, calls one shared operation, renders; the
+//! rules live in the domain.
+//!
+//! To add a dialect: write its module, then add one [`Dialect`] to
+//! [`DIALECTS`]; its routes are mounted and its document is served at
+//! `/openapi/<name>.json`.
+
+use std::fmt;
+
+use actix_web::web;
+use serde::Deserialize;
+
+pub mod iklim;
+
+/// One dialect: its name, its routes and its OpenAPI document.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// Short name, also the document's name (`/openapi/<name>.json`).
+    pub name: &'static str,
+    /// Mounts the dialect's routes.
+    pub configure: fn(&mut web::ServiceConfig),
+    /// Builds the dialect's OpenAPI document.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+}
+
+/// Every dialect the service speaks.
+pub const DIALECTS: &[Dialect] = &[Dialect {
+    name: "iklim",
+    configure: iklim::configure,
+    openapi: iklim::openapi,
+}];
+
+/// Mount every dialect's routes.
+pub fn configure_all(cfg: &mut web::ServiceConfig) {
+    for dialect in DIALECTS {
+        (dialect.configure)(cfg);
+    }
+}
+
+/// A secret as a request carries it (a password, a token): it does not
+/// print, so a `Debug` of a request shows `***` in its place.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// The text, to check or hash.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, taken out.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP service end to end: the real server on a random port, over
+//! SQLite and PostgreSQL, through a real HTTP client. One test binary (each
+//! file under `tests/` would be another link); add modules here.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_debug_implementations
+)]
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod iklim;
+mod service;
