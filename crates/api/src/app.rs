@@ -106,25 +106,12 @@ pub fn build_server(state: web::Data<AppState>, listener: TcpListener) -> std::i
     Ok(server.listen(listener)?.run())
 }
 
-/// Create the folder of a `sqlite://PATH` database, so that a fresh clone
-/// runs with nothing set up.
-pub fn ensure_sqlite_folder(database_url: &str) -> Result<(), String> {
-    let Some(path) = database_url.strip_prefix("sqlite://") else {
-        return Ok(());
-    };
-    let path = path.split('?').next().unwrap_or(path);
-    match std::path::Path::new(path).parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => std::fs::create_dir_all(folder)
-            .map_err(|e| format!("cannot create the folder {}: {e}", folder.display())),
-        _ => Ok(()),
-    }
-}
-
-/// Open the store at `config.database_url` and apply pending migrations.
+/// Open the store at `config.database_url` (a SQLite file's folder is
+/// created) and apply pending migrations.
 pub fn open_store(config: &Config) -> Result<Store, String> {
-    ensure_sqlite_folder(&config.database_url)?;
     let options = StoreOptions {
         pool_size: config.pool_size,
+        connection_timeout: config.database_wait,
         ..StoreOptions::default()
     };
     let store = Store::open(&config.database_url, options)

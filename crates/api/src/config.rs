@@ -49,6 +49,9 @@ pub struct Config {
     pub body_limit: usize,
     /// Database connections in the pool.
     pub pool_size: u32,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 (and how long /readyz waits before it says not ready).
+    pub database_wait: Duration,
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
     /// How long a stop waits for requests in flight.
@@ -72,6 +75,7 @@ impl Default for Config {
             hash_queue_wait: Duration::from_secs(2),
             body_limit: DEFAULT_BODY_LIMIT,
             pool_size: 10,
+            database_wait: Duration::from_secs(10),
             workers: None,
             shutdown_timeout: Duration::from_secs(30),
         }
@@ -159,6 +163,14 @@ pub struct Tunables {
         default_value_t = 10
     )]
     pub pool_size: u32,
+    /// Milliseconds a request waits for a database connection before 503.
+    #[arg(
+        long,
+        env = "USERHUB_DATABASE_WAIT_MS",
+        value_name = "MILLISECONDS",
+        default_value_t = 10_000
+    )]
+    pub database_wait_ms: u64,
     /// HTTP worker threads [default: one per core].
     #[arg(long, env = "USERHUB_WORKERS", value_name = "COUNT")]
     pub workers: Option<usize>,
@@ -190,6 +202,7 @@ impl Config {
         at_least_one("--login-max-failures", t.login_max_failures.into())?;
         at_least_one("--login-window", t.login_window)?;
         at_least_one("--pool-size", t.pool_size.into())?;
+        at_least_one("--database-wait-ms", t.database_wait_ms)?;
         if let Some(n) = t.hash_concurrency {
             at_least_one("--hash-concurrency", n as u64)?;
         }
@@ -236,6 +249,7 @@ impl Config {
             hash_queue_wait: Duration::from_millis(t.hash_queue_wait_ms),
             body_limit: t.body_limit,
             pool_size: t.pool_size,
+            database_wait: Duration::from_millis(t.database_wait_ms),
             workers: t.workers,
             shutdown_timeout: Duration::from_secs(t.shutdown_timeout),
         })

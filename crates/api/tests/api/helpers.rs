@@ -225,6 +225,21 @@ impl TestApp {
         }
     }
 
+    /// Take the database away under the running server (PostgreSQL only:
+    /// drop it, ending every connection). Returns false on SQLite, whose
+    /// file cannot be taken from connections that hold it open.
+    pub fn lose_database(&self) -> bool {
+        let Database::Postgres { admin_url, name } = &self._database else {
+            return false;
+        };
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(admin_url).unwrap();
+        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .unwrap();
+        true
+    }
+
     /// Restart the server on the same database with a changed configuration.
     pub fn restart_with(&mut self, configure: impl FnOnce(&mut Config)) {
         self.stop();

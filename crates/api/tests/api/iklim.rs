@@ -353,6 +353,51 @@ async fn update_rules_matrix(backend: Backend) {
     assert_eq!(stored.status, Status::Active);
 }
 
+/// An update that changes nothing still answers with the user: only callers
+/// who may read that user get it.
+async fn an_empty_update_reveals_nothing_to_outsiders(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let target = app
+        .create_user("quiet@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let _other = app
+        .create_user("nosy@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let (nosy, _) = app.login("nosy@example.com", STRONG).await;
+    let standard_key = app.key(app.tenant.clone(), &[Role::StandardUser]);
+    for token in [&nosy, &standard_key] {
+        let (status, body) = answer(
+            app.patch(
+                "/v1/users/update",
+                token,
+                &json!({"userId": target["userId"]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body.get("username").is_none(), "{body}");
+    }
+    // The user themselves, and a reader, get it.
+    let (own, _) = app.login("quiet@example.com", STRONG).await;
+    for token in [&own, &app.admin_key] {
+        let (status, body) = answer(
+            app.patch(
+                "/v1/users/update",
+                token,
+                &json!({"userId": target["userId"]}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["username"], "quiet@example.com");
+    }
+    assert_eq!(app.stored_user(&target["userId"]).version, 1);
+}
+
 async fn pages(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -544,6 +589,7 @@ both_backends!(
     roles_and_status_in_every_form,
     update_documented_example,
     update_rules_matrix,
+    an_empty_update_reveals_nothing_to_outsiders,
     pages,
     accounts,
     tenants_do_not_mix,

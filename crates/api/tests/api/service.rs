@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, answer, spawn_app};
+use crate::helpers::{Backend, answer, spawn_app, spawn_app_with};
 
 async fn health_and_readiness(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -17,6 +17,37 @@ async fn health_and_readiness(backend: Backend) {
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(body["status"], "ok");
     }
+}
+
+/// /readyz says whether the database answers; /healthz only that the
+/// process does. (PostgreSQL: a SQLite file cannot be taken away from a
+/// running process.)
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let Some(app) = spawn_app_with(Backend::Postgres, |config| {
+        config.database_wait = std::time::Duration::from_millis(500);
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(app.lose_database());
+    let (status, body) = answer(
+        app.request(Method::GET, "/readyz", None)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (status, _) = answer(
+        app.request(Method::GET, "/healthz", None)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 async fn errors_are_json(backend: Backend) {
