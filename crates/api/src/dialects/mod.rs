@@ -14,6 +14,7 @@ use actix_web::web;
 use serde::Deserialize;
 
 pub mod iklim;
+pub mod nevis;
 
 /// One dialect: its name, its routes and its OpenAPI document.
 #[derive(Debug, Clone, Copy)]
@@ -27,11 +28,18 @@ pub struct Dialect {
 }
 
 /// Every dialect the service speaks.
-pub const DIALECTS: &[Dialect] = &[Dialect {
-    name: "iklim",
-    configure: iklim::configure,
-    openapi: iklim::openapi,
-}];
+pub const DIALECTS: &[Dialect] = &[
+    Dialect {
+        name: "iklim",
+        configure: iklim::configure,
+        openapi: iklim::openapi,
+    },
+    Dialect {
+        name: "nevis",
+        configure: nevis::configure,
+        openapi: nevis::openapi,
+    },
+];
 
 /// Mount every dialect's routes.
 pub fn configure_all(cfg: &mut web::ServiceConfig) {

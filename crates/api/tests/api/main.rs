@@ -12,4 +12,5 @@ mod helpers;
 mod auth;
 mod cli;
 mod iklim;
+mod nevis;
 mod service;
