@@ -13,6 +13,7 @@ use std::fmt;
 use actix_web::web;
 use serde::Deserialize;
 
+pub mod cl2c;
 pub mod iklim;
 pub mod nevis;
 
@@ -38,6 +39,11 @@ pub const DIALECTS: &[Dialect] = &[
         name: "nevis",
         configure: nevis::configure,
         openapi: nevis::openapi,
+    },
+    Dialect {
+        name: "cl2c",
+        configure: cl2c::configure,
+        openapi: cl2c::openapi,
     },
 ];
 

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod auth;
+mod cl2c;
 mod cli;
 mod iklim;
 mod nevis;
