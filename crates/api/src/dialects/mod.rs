@@ -13,6 +13,7 @@ use std::fmt;
 use actix_web::web;
 use serde::Deserialize;
 
+pub mod blocks;
 pub mod cl2c;
 pub mod iklim;
 pub mod nevis;
@@ -44,6 +45,11 @@ pub const DIALECTS: &[Dialect] = &[
         name: "cl2c",
         configure: cl2c::configure,
         openapi: cl2c::openapi,
+    },
+    Dialect {
+        name: "blocks",
+        configure: blocks::configure,
+        openapi: blocks::openapi,
     },
 ];
 

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod auth;
+mod blocks;
 mod cl2c;
 mod cli;
 mod iklim;
