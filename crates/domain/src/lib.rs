@@ -78,4 +78,4 @@ pub mod user;
 
 pub use error::{DomainError, FieldError, StorageError, UniqueField, ValidationErrors, ValueError};
 pub use fields::UserField;
-pub use user::{AccountChanges, AppliedChange, NewUser, Patch, User, UserChanges};
+pub use user::{AccountChanges, AddressChanges, AppliedChange, NewUser, Patch, User, UserChanges};

@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::history::{ChangeComment, HistoryEntry};
 use crate::query::{UserPage, UserQuery};
 use crate::repository::{ListUsersError, UpdateUserError, UserRepository, UserUpdate};
-use crate::types::{Status, UserId};
+use crate::types::{Status, UserId, memberships_by_organization};
 use crate::user::{NewUser, User, UserChanges};
 
 /// How often an unconditional update re-reads and re-applies after losing a
@@ -24,14 +24,16 @@ pub fn to_stored_precision(at: time::OffsetDateTime) -> time::OffsetDateTime {
     at.replace_nanosecond(micros).unwrap_or(at)
 }
 
-/// Create `new` in the actor's tenant.
+/// Create `new` in the actor's tenant. Memberships that name an
+/// organization twice are refused (see [`memberships_by_organization`]).
 pub fn create_user(
     repo: &impl UserRepository,
     actor: &Actor,
-    new: NewUser,
+    mut new: NewUser,
     comment: Option<ChangeComment>,
     now: time::OffsetDateTime,
 ) -> Result<User, DomainError> {
+    new.memberships = memberships_by_organization(std::mem::take(&mut new.memberships))?;
     authorize_create(actor, &new).into_result()?;
     let user = new.into_user(actor.tenant, to_stored_precision(now));
     let history = HistoryEntry::for_creation(&user, actor.reference(), comment);
@@ -77,12 +79,21 @@ pub struct UpdateRequest {
 /// Change a user: authorize the fields that really change, keep the last
 /// active ADMIN, bump the version and write the history entry atomically.
 /// A change that changes nothing writes nothing and returns the user as is.
+///
+/// Parts of composite values (address parts, MFA flag and type, added
+/// memberships) are applied to the state the update reads, so without an
+/// `expected_version` a lost race is retried on the newer state rather than
+/// overwriting it. A `memberships` list that names an organization twice is
+/// refused (see [`memberships_by_organization`]).
 pub fn update_user(
     repo: &impl UserRepository,
     actor: &Actor,
     request: &UpdateRequest,
     now: time::OffsetDateTime,
 ) -> Result<User, DomainError> {
+    if let Some(memberships) = &request.changes.memberships {
+        memberships_by_organization(memberships.clone())?;
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;

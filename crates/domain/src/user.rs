@@ -13,10 +13,11 @@ use time::OffsetDateTime;
 use crate::fields::UserField;
 use crate::password::PasswordHash;
 use crate::types::{
-    Account, AccountType, Address, AttributeName, AttributeValue, AuthLocation, BirthDate, Company,
-    CustomAttributes, Email, Gender, Industry, Locale, Location, Membership, MfaSettings,
-    PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks, Role, Status,
-    SubscriptionPlan, Tag, TenantId, TimeZone, Title, UserId, Username, WalletAddress,
+    Account, AccountType, Address, AddressLine, AttributeName, AttributeValue, AuthLocation,
+    BirthDate, Company, CountryCode, CustomAttributes, Email, Gender, Industry, Locale, Location,
+    Membership, MfaSettings, PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks,
+    Role, Status, SubscriptionPlan, Tag, TenantId, TimeZone, Title, UserId, Username,
+    WalletAddress, add_membership,
 };
 
 /// When and where a user last logged in, and until when that login is valid.
@@ -71,7 +72,8 @@ pub struct User {
     pub status: Status,
     /// Account details and verification flags.
     pub account: Account,
-    /// Organization memberships.
+    /// Organization memberships, at most one per organization (every write
+    /// through [`service`](crate::service) keeps it so).
     pub memberships: Vec<Membership>,
     /// Multi-factor authentication settings.
     pub mfa: MfaSettings,
@@ -143,7 +145,10 @@ pub struct NewUser {
     pub status: Status,
     /// Account details.
     pub account: Account,
-    /// Organization memberships.
+    /// Organization memberships, at most one per organization:
+    /// [`service::create_user`](crate::service::create_user) refuses a list
+    /// that names an organization twice (see
+    /// [`memberships_by_organization`](crate::types::memberships_by_organization)).
     pub memberships: Vec<Membership>,
     /// MFA settings.
     pub mfa: MfaSettings,
@@ -269,6 +274,111 @@ impl<T: Clone> Patch<T> {
     }
 }
 
+/// Changes to the parts of a postal address, each part left, cleared or set
+/// on its own: changing the city keeps the street.
+///
+/// [`AddressChanges::replace`] and [`AddressChanges::clear`] change every
+/// part at once.
+///
+/// ```
+/// use userhub_domain::types::{Address, AddressLine};
+/// use userhub_domain::{AddressChanges, Patch};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let current = Address {
+///     street: Some(AddressLine::parse("Bahnhofstrasse")?),
+///     city: Some(AddressLine::parse("Zürich")?),
+///     ..Address::default()
+/// };
+/// let moved = AddressChanges {
+///     city: Patch::Set(AddressLine::parse("Bern")?),
+///     ..AddressChanges::default()
+/// };
+/// let next = moved.applied_to(&current);
+/// assert_eq!(next.city.as_ref().map(|c| c.as_str()), Some("Bern"));
+/// assert_eq!(next.street, current.street);
+/// assert!(AddressChanges::clear().applied_to(&current).is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressChanges {
+    /// ISO 3166-1 alpha-2 country.
+    pub country: Patch<CountryCode>,
+    /// City or town.
+    pub city: Patch<AddressLine>,
+    /// Postal (ZIP) code.
+    pub postal_code: Patch<AddressLine>,
+    /// First free-form address line.
+    pub address_line1: Patch<AddressLine>,
+    /// Second free-form address line.
+    pub address_line2: Patch<AddressLine>,
+    /// Street name.
+    pub street: Patch<AddressLine>,
+    /// House number.
+    pub house_number: Patch<AddressLine>,
+    /// Apartment or unit number.
+    pub dwelling_number: Patch<AddressLine>,
+    /// Post office box label.
+    pub post_office_box_text: Patch<AddressLine>,
+    /// Post office box number.
+    pub post_office_box_number: Patch<AddressLine>,
+    /// Locality within the city.
+    pub locality: Patch<AddressLine>,
+}
+
+impl AddressChanges {
+    /// Replace the whole address by `address`: each part it has is set,
+    /// each part it lacks is cleared.
+    pub fn replace(address: Address) -> Self {
+        fn whole<T>(part: Option<T>) -> Patch<T> {
+            part.map_or(Patch::Clear, Patch::Set)
+        }
+        Self {
+            country: whole(address.country),
+            city: whole(address.city),
+            postal_code: whole(address.postal_code),
+            address_line1: whole(address.address_line1),
+            address_line2: whole(address.address_line2),
+            street: whole(address.street),
+            house_number: whole(address.house_number),
+            dwelling_number: whole(address.dwelling_number),
+            post_office_box_text: whole(address.post_office_box_text),
+            post_office_box_number: whole(address.post_office_box_number),
+            locality: whole(address.locality),
+        }
+    }
+
+    /// Remove the whole address: every part is cleared.
+    pub fn clear() -> Self {
+        Self::replace(Address::default())
+    }
+
+    /// Whether every part is left alone.
+    pub fn is_leave(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `current` with these changes made.
+    pub fn applied_to(&self, current: &Address) -> Address {
+        let mut next = current.clone();
+        self.country.apply_to(&mut next.country);
+        self.city.apply_to(&mut next.city);
+        self.postal_code.apply_to(&mut next.postal_code);
+        self.address_line1.apply_to(&mut next.address_line1);
+        self.address_line2.apply_to(&mut next.address_line2);
+        self.street.apply_to(&mut next.street);
+        self.house_number.apply_to(&mut next.house_number);
+        self.dwelling_number.apply_to(&mut next.dwelling_number);
+        self.post_office_box_text
+            .apply_to(&mut next.post_office_box_text);
+        self.post_office_box_number
+            .apply_to(&mut next.post_office_box_number);
+        self.locality.apply_to(&mut next.locality);
+        next
+    }
+}
+
 /// Changes to an account's details.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountChanges {
@@ -318,8 +428,8 @@ pub struct UserChanges {
     pub gender: Patch<Gender>,
     /// Birth date.
     pub birth_date: Patch<BirthDate>,
-    /// The whole address (replaced, not merged).
-    pub address: Patch<Address>,
+    /// Address parts; [`AddressChanges::replace`] replaces the whole address.
+    pub address: AddressChanges,
     /// Primary phone (resets the phone verified flag unless it is set too).
     pub phone: Patch<PhoneNumber>,
     /// Fax.
@@ -330,10 +440,23 @@ pub struct UserChanges {
     pub status: Option<Status>,
     /// Account details.
     pub account: AccountChanges,
-    /// The full list of memberships.
+    /// The full list of memberships, applied before
+    /// [`add_memberships`](Self::add_memberships). It must name each
+    /// organization once: [`service::update_user`](crate::service::update_user)
+    /// refuses one that does not, and [`User::apply`] keeps the first
+    /// membership of an organization named twice.
     pub memberships: Option<Vec<Membership>>,
-    /// MFA settings.
-    pub mfa: Option<MfaSettings>,
+    /// Memberships to add, after [`memberships`](Self::memberships): each is
+    /// added unless the user already has a membership in its organization
+    /// (one added earlier in this list included); the existing membership is
+    /// kept as it is, not replaced. Adding is idempotent.
+    pub add_memberships: Vec<Membership>,
+    /// Whether MFA is required; the MFA type is left as it is unless
+    /// [`mfa_type`](Self::mfa_type) changes it too.
+    pub mfa_enabled: Option<bool>,
+    /// The MFA type code; `mfa_enabled` is left as it is unless it is
+    /// changed too.
+    pub mfa_type: Patch<u8>,
     /// The full set of allowed login types.
     pub allowed_login_types: Option<BTreeSet<u8>>,
     /// The full set of tags.
@@ -367,6 +490,13 @@ fn set_if<T: Clone>(value: &Option<T>, current: &mut T) {
 impl User {
     /// Apply `changes` and report what really changed.
     ///
+    /// Parts of a composite value (address parts, the MFA flag and type,
+    /// added memberships) are applied to this user's current value, so a
+    /// caller changing one part never reads and re-sends the rest; the
+    /// composite still counts as one changed field ([`UserField::Address`],
+    /// [`UserField::Mfa`], [`UserField::Memberships`]). The result never
+    /// holds two memberships in one organization.
+    ///
     /// Applying the same change twice gives the same user as applying it
     /// once (the second time changes nothing). Version and `updated_at` are
     /// left as they are: bumping them is the caller's step once the change
@@ -386,11 +516,7 @@ impl User {
         changes.time_zone.apply_to(&mut next.time_zone);
         changes.gender.apply_to(&mut next.gender);
         changes.birth_date.apply_to(&mut next.birth_date);
-        match &changes.address {
-            Patch::Leave => {}
-            Patch::Clear => next.address = Address::default(),
-            Patch::Set(address) => next.address = address.clone(),
-        }
+        next.address = changes.address.applied_to(&self.address);
         changes.phone.apply_to(&mut next.phone);
         changes.fax.apply_to(&mut next.fax);
         set_if(&changes.roles, &mut next.roles);
@@ -421,8 +547,17 @@ impl User {
         set_if(&account.email_verified, &mut next.account.email_verified);
         set_if(&account.phone_verified, &mut next.account.phone_verified);
 
-        set_if(&changes.memberships, &mut next.memberships);
-        set_if(&changes.mfa, &mut next.mfa);
+        if let Some(memberships) = &changes.memberships {
+            next.memberships = Vec::new();
+            for membership in memberships {
+                add_membership(&mut next.memberships, membership.clone());
+            }
+        }
+        for membership in &changes.add_memberships {
+            add_membership(&mut next.memberships, membership.clone());
+        }
+        set_if(&changes.mfa_enabled, &mut next.mfa.enabled);
+        changes.mfa_type.apply_to(&mut next.mfa.mfa_type);
         set_if(&changes.allowed_login_types, &mut next.allowed_login_types);
         set_if(&changes.tags, &mut next.tags);
         changes.platform.apply_to(&mut next.platform);

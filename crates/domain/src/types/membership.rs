@@ -1,8 +1,16 @@
-//! A user's membership in an organization (Blocks `memberships`).
+//! A user's membership in an organization (Blocks `memberships`), and the
+//! rule a user's list of them keeps: one membership per organization.
+//!
+//! A second membership in the same organization would leave it unclear which
+//! roles the user holds there, so a list that names an organization twice is
+//! refused ([`memberships_by_organization`]), and adding a membership in an
+//! organization the user already belongs to keeps the one they have
+//! ([`add_membership`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::{MembershipRole, OrganizationId, Permission};
+use crate::error::{ValidationErrors, ValueError};
 
 /// The roles and permissions a user holds within one organization.
 ///
@@ -32,6 +40,76 @@ impl Membership {
             roles: sorted_unique(roles),
             permissions: sorted_unique(permissions),
         }
+    }
+}
+
+/// The one-membership-per-organization rule for one more membership:
+/// refused (`duplicate`) when `listed` already has a membership in the
+/// organization of `next`.
+///
+/// The error names no field: the caller attaches its own name (and index)
+/// with [`ValidationErrors::check`], so a request's errors stay in its order.
+pub fn check_one_per_organization(
+    listed: &[Membership],
+    next: &Membership,
+) -> Result<(), ValueError> {
+    if listed.iter().any(|m| m.organization == next.organization) {
+        Err(ValueError::new(
+            "duplicate",
+            "names an organization already listed: one membership per organization",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `memberships` as a user may hold them: each organization at most once.
+///
+/// Every membership whose organization an earlier one already names is an
+/// error at `memberships[i].organization` (`i` counting from 0), all of them
+/// listed.
+///
+/// ```
+/// use userhub_domain::types::{Membership, OrganizationId, memberships_by_organization};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let a = Membership::new(OrganizationId::parse("org_a")?, [], []);
+/// let b = Membership::new(OrganizationId::parse("org_b")?, [], []);
+/// assert!(memberships_by_organization(vec![a.clone(), b.clone()]).is_ok());
+///
+/// let refused = memberships_by_organization(vec![a.clone(), b, a]);
+/// let fields: Vec<String> = refused
+///     .err()
+///     .map(|errors| errors.into_iter().map(|e| e.field).collect())
+///     .unwrap_or_default();
+/// assert_eq!(fields, ["memberships[2].organization"]);
+/// # Ok(())
+/// # }
+/// ```
+pub fn memberships_by_organization(
+    memberships: Vec<Membership>,
+) -> Result<Vec<Membership>, ValidationErrors> {
+    let mut errors = ValidationErrors::new();
+    for (i, membership) in memberships.iter().enumerate() {
+        errors.check(
+            &format!("memberships[{i}].organization"),
+            check_one_per_organization(&memberships[..i], membership),
+        );
+    }
+    errors.into_result().map(|()| memberships)
+}
+
+/// Add `membership` to `memberships` unless they already have one in its
+/// organization; that one is kept as it is (its roles and permissions are
+/// not replaced). Returns whether it was added.
+///
+/// Adding the same membership twice is the same as adding it once.
+pub fn add_membership(memberships: &mut Vec<Membership>, membership: Membership) -> bool {
+    if check_one_per_organization(memberships, &membership).is_ok() {
+        memberships.push(membership);
+        true
+    } else {
+        false
     }
 }
 
@@ -91,6 +169,43 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(a.roles, [role("admin"), role("owner")]);
+    }
+
+    fn bare(org: &str) -> Membership {
+        Membership::new(OrganizationId::parse(org).unwrap(), [], [])
+    }
+
+    #[test]
+    fn a_list_names_each_organization_once() {
+        let unique = vec![bare("a"), bare("b")];
+        assert_eq!(memberships_by_organization(unique.clone()).unwrap(), unique);
+        assert!(memberships_by_organization(Vec::new()).unwrap().is_empty());
+        let errors = memberships_by_organization(vec![bare("a"), bare("b"), bare("a"), bare("b")])
+            .unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["memberships[2].organization", "memberships[3].organization"]
+        );
+        assert!(errors.errors().iter().all(|e| e.code == "duplicate"));
+    }
+
+    #[test]
+    fn adding_keeps_the_membership_the_user_has() {
+        let owner = Membership::new(OrganizationId::parse("a").unwrap(), [role("owner")], []);
+        let mut list = vec![owner.clone()];
+        assert!(!add_membership(&mut list, bare("a")));
+        assert_eq!(list, std::slice::from_ref(&owner));
+        assert!(add_membership(&mut list, bare("b")));
+        assert!(!add_membership(&mut list, bare("b")));
+        assert_eq!(list, [owner, bare("b")]);
+        assert_eq!(
+            check_one_per_organization(&list, &bare("b"))
+                .unwrap_err()
+                .code,
+            "duplicate"
+        );
+        assert!(check_one_per_organization(&list, &bare("c")).is_ok());
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub use enums::{AccountType, Gender, Role, Status, SubscriptionPlan};
 pub use identifiers::{Email, EmailKey, Username, UsernameKey, uniqueness_key};
 pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
 pub use locale::Locale;
-pub use membership::Membership;
+pub use membership::{
+    Membership, add_membership, check_one_per_organization, memberships_by_organization,
+};
 pub use mfa::MfaSettings;
 pub use phone::PhoneNumber;
 pub use text::{

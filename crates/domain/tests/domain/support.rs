@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 use userhub_domain::password::{HashParams, Password, hash_password};
 use userhub_domain::types::*;
-use userhub_domain::{NewUser, Patch, User, UserChanges, UserField};
+use userhub_domain::{AddressChanges, NewUser, Patch, User, UserChanges, UserField};
 
 pub fn now() -> OffsetDateTime {
     time::macros::datetime!(2026-11-23 12:00:00 UTC)
@@ -50,7 +50,7 @@ pub fn change_of(field: UserField) -> UserChanges {
             c.birth_date = Patch::Set(BirthDate::parse_at("1990-01-31", now().date()).unwrap())
         }
         UserField::Address => {
-            c.address = Patch::Set(Address {
+            c.address = AddressChanges::replace(Address {
                 country: Some(CountryCode::parse("CH").unwrap()),
                 city: Some(AddressLine::parse("Zurich").unwrap()),
                 ..Address::default()
@@ -84,10 +84,8 @@ pub fn change_of(field: UserField) -> UserChanges {
             )])
         }
         UserField::Mfa => {
-            c.mfa = Some(MfaSettings {
-                enabled: true,
-                mfa_type: Some(1),
-            })
+            c.mfa_enabled = Some(true);
+            c.mfa_type = Patch::Set(1);
         }
         UserField::AllowedLoginTypes => c.allowed_login_types = Some(BTreeSet::from([0, 1])),
         UserField::Tags => c.tags = Some(BTreeSet::from([Tag::parse("developer").unwrap()])),

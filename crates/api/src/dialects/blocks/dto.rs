@@ -21,7 +21,8 @@ use userhub_domain::query::{
 };
 use userhub_domain::types::{
     Email, Locale, Membership, MembershipRole, OrganizationId, Permission, PersonName, PhoneNumber,
-    PictureId, PictureUrl, Platform, Status, Tag, Title, UserId, Username,
+    PictureId, PictureUrl, Platform, Status, Tag, Title, UserId, Username, add_membership,
+    check_one_per_organization,
 };
 use userhub_domain::user::{NewUser, Patch, User, UserChanges};
 use utoipa::ToSchema;
@@ -239,30 +240,24 @@ fn parse_memberships(
         let Some(organization) = organization else {
             continue;
         };
-        if memberships.iter().any(|m| m.organization == organization) {
-            errors.push(
-                ValueError::new(
-                    "duplicate",
-                    "names an organization already listed: one membership per organization",
-                )
-                .at(org_field),
-            );
-            continue;
+        let membership = Membership::new(organization, roles, permissions);
+        // The domain's rule, named at this item's place in the request.
+        if errors
+            .check(
+                &org_field,
+                check_one_per_organization(&memberships, &membership),
+            )
+            .is_some()
+        {
+            memberships.push(membership);
         }
-        memberships.push(Membership::new(organization, roles, permissions));
     }
     memberships
 }
 
-/// Add a bare membership in `organization` unless one is listed.
-fn with_organization(
-    mut memberships: Vec<Membership>,
-    organization: OrganizationId,
-) -> Vec<Membership> {
-    if !memberships.iter().any(|m| m.organization == organization) {
-        memberships.push(Membership::new(organization, [], []));
-    }
-    memberships
+/// A top-level `organizationId`: a membership without roles or permissions.
+fn bare_membership(organization: OrganizationId) -> Membership {
+    Membership::new(organization, [], [])
 }
 
 // ---------------------------------------------------------------- requests
@@ -809,10 +804,10 @@ impl TryFrom<(CreateUserRequest, &PasswordPolicy)> for CreateCommand {
         new.mfa.enabled = mfa_enabled.unwrap_or(false);
         new.mfa.mfa_type = mfa_type;
         new.allowed_login_types = login_types;
-        new.memberships = match organization {
-            Some(org) => with_organization(memberships, org),
-            None => memberships,
-        };
+        new.memberships = memberships;
+        if let Some(org) = organization {
+            add_membership(&mut new.memberships, bare_membership(org));
+        }
         Ok(CreateCommand {
             user: CreateUser {
                 new,
@@ -825,65 +820,16 @@ impl TryFrom<(CreateUserRequest, &PasswordPolicy)> for CreateCommand {
 
 // ---------------------------------------------------------------- update
 
-/// A parsed Update. Parts that Blocks sends separately but the domain holds
-/// as one value (MFA; memberships and `organizationId`) are kept apart until
-/// the current user is known, see [`UpdateCommand::changes_for`].
+/// A parsed Update.
 #[derive(Debug)]
 pub struct UpdateCommand {
     /// Which user.
     pub id: UserId,
-    /// Every other change.
+    /// The change: `mfaEnabled` and `userMfaType` as the two MFA parts,
+    /// `organizationId` as a membership to add.
     pub changes: UserChanges,
-    /// `mfaEnabled`, if given.
-    pub mfa_enabled: Option<bool>,
-    /// `userMfaType`.
-    pub mfa_type: Patch<u8>,
-    /// `memberships`, if given.
-    pub memberships: Option<Vec<Membership>>,
-    /// `organizationId`, if given.
-    pub organization: Option<OrganizationId>,
     /// The `projectKey`, if given.
     pub project_key: Option<String>,
-}
-
-impl UpdateCommand {
-    /// Whether the change depends on the user's current MFA settings or
-    /// memberships (a part of one of them is changed, not the whole).
-    pub fn needs_current(&self) -> bool {
-        let sets_enabled = self.mfa_enabled.is_some();
-        let sets_type = !self.mfa_type.is_leave();
-        let partial_mfa = sets_enabled ^ sets_type;
-        let added_organization = self.memberships.is_none() && self.organization.is_some();
-        partial_mfa || added_organization
-    }
-
-    /// The domain change, given the user's current state when
-    /// [`needs_current`](Self::needs_current) says it matters.
-    pub fn changes_for(&self, current: Option<&User>) -> UserChanges {
-        let mut changes = self.changes.clone();
-        if self.mfa_enabled.is_some() || !self.mfa_type.is_leave() {
-            let mut mfa = current.map(|u| u.mfa).unwrap_or_default();
-            if let Some(enabled) = self.mfa_enabled {
-                mfa.enabled = enabled;
-            }
-            match self.mfa_type {
-                Patch::Leave => {}
-                Patch::Clear => mfa.mfa_type = None,
-                Patch::Set(t) => mfa.mfa_type = Some(t),
-            }
-            changes.mfa = Some(mfa);
-        }
-        let base = match (&self.memberships, &self.organization) {
-            (Some(list), _) => Some(list.clone()),
-            (None, Some(_)) => Some(current.map(|u| u.memberships.clone()).unwrap_or_default()),
-            (None, None) => None,
-        };
-        changes.memberships = match (base, &self.organization) {
-            (Some(list), Some(org)) => Some(with_organization(list, org.clone())),
-            (base, _) => base,
-        };
-        changes
-    }
 }
 
 impl TryFrom<UpdateUserRequest> for UpdateCommand {
@@ -933,28 +879,31 @@ impl TryFrom<UpdateUserRequest> for UpdateCommand {
             dto.profile_image_id,
             PictureId::parse,
         );
-        let mfa_type = match dto.user_mfa_type.nullable(&mut errors, "userMfaType") {
+        changes.mfa_type = match dto.user_mfa_type.nullable(&mut errors, "userMfaType") {
             None => Patch::Leave,
             Some(None) => Patch::Clear,
             Some(Some(v)) => errors
                 .check("userMfaType", parse_code(&v))
                 .map_or(Patch::Leave, Patch::Set),
         };
-        let mfa_enabled = boolean(&mut errors, "mfaEnabled", dto.mfa_enabled);
+        changes.mfa_enabled = boolean(&mut errors, "mfaEnabled", dto.mfa_enabled);
         changes.allowed_login_types = dto
             .allowed_log_in_type
             .nullable(&mut errors, "allowedLogInType")
             .map(|items| parse_codes(&mut errors, "allowedLogInType", items.unwrap_or_default()));
-        let memberships = dto
+        changes.memberships = dto
             .memberships
             .nullable(&mut errors, "memberships")
             .map(|items| parse_memberships(&mut errors, "memberships", items.unwrap_or_default()));
-        let organization = parse_optional(
+        changes.add_memberships = parse_optional(
             &mut errors,
             "organizationId",
             dto.organization_id,
             OrganizationId::parse,
-        );
+        )
+        .map(bare_membership)
+        .into_iter()
+        .collect();
         changes.status = boolean(&mut errors, "active", dto.active).map(|active| {
             if active {
                 Status::Active
@@ -969,10 +918,6 @@ impl TryFrom<UpdateUserRequest> for UpdateCommand {
         Ok(UpdateCommand {
             id,
             changes,
-            mfa_enabled,
-            mfa_type,
-            memberships,
-            organization,
             project_key,
         })
     }
@@ -1293,7 +1238,8 @@ mod tests {
         }))
         .unwrap();
         let command = UpdateCommand::try_from(dto).unwrap();
-        assert!(command.needs_current());
+        assert_eq!(command.changes.mfa_enabled, Some(true));
+        assert!(command.changes.mfa_type.is_leave() && command.changes.memberships.is_none());
         assert!(command.changes.email.is_none() && command.changes.username.is_none());
         let mut new = NewUser::new(
             Username::parse("a").unwrap(),
@@ -1309,11 +1255,11 @@ mod tests {
             userhub_domain::types::TenantId::new_random(),
             time::OffsetDateTime::UNIX_EPOCH,
         );
-        let changes = command.changes_for(Some(&user));
-        let mfa = changes.mfa.unwrap();
+        let changed = user.apply(&command.changes).user;
+        let mfa = changed.mfa;
         assert!(mfa.enabled);
         assert_eq!(mfa.mfa_type, Some(3));
-        assert_eq!(changes.memberships.unwrap().len(), 2);
+        assert_eq!(changed.memberships.len(), 2);
     }
 
     #[test]

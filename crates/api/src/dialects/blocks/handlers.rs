@@ -5,11 +5,6 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, post, web};
-use userhub_domain::DomainError;
-use userhub_domain::authz::Actor;
-use userhub_domain::repository::UserRepository;
-use userhub_domain::types::UserId;
-use userhub_domain::user::User;
 
 use super::dto::{
     CreateCommand, CreateUserRequest, GetUserCommand, GetUserQuery, GetUserResponse,
@@ -17,16 +12,10 @@ use super::dto::{
 };
 use super::{BlocksCaller, Missing, blocks_error, check_project};
 use crate::app::AppState;
-use crate::blocking::db;
-use crate::error::{ApiError, ErrorBody, Failure};
+use crate::error::{ApiError, ErrorBody};
 use crate::users::{self, UpdateUser};
 
 type Answer<T> = Result<web::Json<T>, ApiError>;
-
-/// How often an Update that merges with the current user (a part of the
-/// MFA settings, or one more organization) re-reads it after losing a race
-/// with another writer, before it answers 409.
-const MERGE_ATTEMPTS: usize = 3;
 
 /// Create a user.
 ///
@@ -122,56 +111,17 @@ pub async fn update_user(
         Missing::User,
     )
     .await?;
-    let user = apply_update(&state, caller.actor, &command)
+    let update = UpdateUser {
+        id: command.id,
+        changes: command.changes,
+        password: None,
+        expected_version: None,
+        comment: None,
+    };
+    let user = users::update(&state, caller.actor, update)
         .await
         .map_err(blocks_error)?;
     Ok(web::Json(UserResponse::from_user(&user)))
-}
-
-/// Run `command`. When it merges with the user's current state, that state
-/// is read first and the update is made conditional on its version, so a
-/// concurrent change is never overwritten with a stale merge; a lost race
-/// re-reads and retries.
-async fn apply_update(
-    state: &AppState,
-    actor: Actor,
-    command: &UpdateCommand,
-) -> Result<User, Failure> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = if command.needs_current() {
-            Some(live_user(state, &actor, command.id).await?)
-        } else {
-            None
-        };
-        let update = UpdateUser {
-            id: command.id,
-            changes: command.changes_for(current.as_ref()),
-            password: None,
-            expected_version: current.as_ref().map(|user| user.version),
-            comment: None,
-        };
-        match users::update(state, actor.clone(), update).await {
-            Err(Failure::Domain(DomainError::StaleVersion { .. }))
-                if current.is_some() && attempt < MERGE_ATTEMPTS => {}
-            outcome => return outcome,
-        }
-    }
-}
-
-/// The user `id` of the actor's tenant as stored, for merging a partial
-/// change into it (the update authorizes the change itself). A deleted user
-/// is not found, as in every read.
-async fn live_user(state: &AppState, actor: &Actor, id: UserId) -> Result<User, Failure> {
-    let tenant = actor.tenant;
-    Ok(db(&state.store, move |store| {
-        store
-            .get_user(tenant, id)?
-            .filter(|user| !user.is_deleted())
-            .ok_or(DomainError::NotFound("user"))
-    })
-    .await?)
 }
 
 /// Read a user.

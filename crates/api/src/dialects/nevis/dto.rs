@@ -24,7 +24,7 @@ use userhub_domain::types::{
     DeclaredAttributes, Email, Gender, Locale, PersonName, PhoneNumber, Remarks, Title, UserId,
     Username,
 };
-use userhub_domain::user::{NewUser, Patch, User, UserChanges};
+use userhub_domain::user::{AddressChanges, NewUser, Patch, User, UserChanges};
 use utoipa::ToSchema;
 
 /// The language a user gets when none is given, as Nevis documents.
@@ -605,58 +605,8 @@ fn contact_changes(errors: &mut ValidationErrors, value: Option<Value>) -> Conta
     }
 }
 
-/// Changes to the parts of an address: each part is left, cleared or set
-/// on its own, so a Nevis update of `address.city` keeps the street.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AddressChanges {
-    country: Patch<CountryCode>,
-    city: Patch<AddressLine>,
-    postal_code: Patch<AddressLine>,
-    address_line1: Patch<AddressLine>,
-    address_line2: Patch<AddressLine>,
-    street: Patch<AddressLine>,
-    house_number: Patch<AddressLine>,
-    dwelling_number: Patch<AddressLine>,
-    post_office_box_text: Patch<AddressLine>,
-    post_office_box_number: Patch<AddressLine>,
-    locality: Patch<AddressLine>,
-}
-
-fn merged<T: Clone>(patch: &Patch<T>, current: &Option<T>) -> Option<T> {
-    match patch {
-        Patch::Leave => current.clone(),
-        Patch::Clear => None,
-        Patch::Set(value) => Some(value.clone()),
-    }
-}
-
-impl AddressChanges {
-    /// Whether every part is left alone.
-    pub fn is_leave(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// `current` with these changes.
-    pub fn applied_to(&self, current: &Address) -> Address {
-        Address {
-            country: merged(&self.country, &current.country),
-            city: merged(&self.city, &current.city),
-            postal_code: merged(&self.postal_code, &current.postal_code),
-            address_line1: merged(&self.address_line1, &current.address_line1),
-            address_line2: merged(&self.address_line2, &current.address_line2),
-            street: merged(&self.street, &current.street),
-            house_number: merged(&self.house_number, &current.house_number),
-            dwelling_number: merged(&self.dwelling_number, &current.dwelling_number),
-            post_office_box_text: merged(&self.post_office_box_text, &current.post_office_box_text),
-            post_office_box_number: merged(
-                &self.post_office_box_number,
-                &current.post_office_box_number,
-            ),
-            locality: merged(&self.locality, &current.locality),
-        }
-    }
-}
-
+/// `address` part by part: a part left out stays, `"address": null` clears
+/// every part.
 fn address_changes(errors: &mut ValidationErrors, value: Option<Value>) -> AddressChanges {
     let object = nested::<AddressInput>(errors, "address", value);
     let form = shape(&object);
@@ -873,11 +823,8 @@ impl TryFrom<(CreateUserRequest, &DeclaredAttributes)> for CreateCommand {
 /// An update request as the domain's change.
 #[derive(Debug)]
 pub struct UpdateCommand {
-    /// The change, its address left alone: see [`Self::address`].
+    /// The change (address parts included).
     pub changes: UserChanges,
-    /// The address parts to change, when any: merged into the user's
-    /// current address (the domain replaces an address whole).
-    pub address: Option<AddressChanges>,
     /// The version the caller last read, if it said.
     pub expected_version: Option<u64>,
     /// The `modificationComment`.
@@ -885,28 +832,13 @@ pub struct UpdateCommand {
 }
 
 impl UpdateCommand {
-    /// The domain's request for user `id`, with the address merged into
-    /// `current_address` when the command changes it, and `expected_version`.
-    pub fn request(
-        &self,
-        id: UserId,
-        current_address: Option<&Address>,
-        expected_version: Option<u64>,
-    ) -> UpdateRequest {
-        let mut changes = self.changes.clone();
-        if let (Some(address), Some(current)) = (&self.address, current_address) {
-            let next = address.applied_to(current);
-            changes.address = if next.is_empty() {
-                Patch::Clear
-            } else {
-                Patch::Set(next)
-            };
-        }
+    /// The domain's request for user `id`.
+    pub fn into_request(self, id: UserId) -> UpdateRequest {
         UpdateRequest {
             id,
-            changes,
-            expected_version,
-            comment: self.comment.clone(),
+            changes: self.changes,
+            expected_version: self.expected_version,
+            comment: self.comment,
         }
     }
 }
@@ -976,7 +908,7 @@ impl TryFrom<(UpdateUserRequest, UserId, &DeclaredAttributes)> for UpdateCommand
         changes.last_name = name.last_name;
         changes.gender = patch(&mut errors, "gender", dto.gender, Gender::parse);
         changes.birth_date = patch(&mut errors, "birthDate", dto.birth_date, BirthDate::parse);
-        let address = address_changes(&mut errors, dto.address);
+        changes.address = address_changes(&mut errors, dto.address);
         let contacts = contact_changes(&mut errors, dto.contacts);
         changes.phone = contacts.telephone;
         changes.fax = contacts.telefax;
@@ -995,7 +927,6 @@ impl TryFrom<(UpdateUserRequest, UserId, &DeclaredAttributes)> for UpdateCommand
         errors.into_result()?;
         Ok(UpdateCommand {
             changes,
-            address: (!address.is_leave()).then_some(address),
             expected_version,
             comment,
         })
@@ -1214,7 +1145,7 @@ mod tests {
             street: Some(AddressLine::parse("Main").unwrap()),
             ..Address::default()
         };
-        let merged = command.address.unwrap().applied_to(&current);
+        let merged = changes.address.applied_to(&current);
         assert_eq!(merged.street.unwrap().as_str(), "Main");
         assert_eq!(merged.city.unwrap().as_str(), "Bern");
     }
@@ -1233,7 +1164,7 @@ mod tests {
             ["version", "loginId", "userId", "properties.weight"]
         );
         let same = update(json!({"userId": "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77"})).unwrap();
-        assert!(same.address.is_none());
+        assert!(same.changes.address.is_leave());
         let all = update(json!({"properties": null})).unwrap();
         assert_eq!(all.changes.attributes.len(), 2);
         assert!(all.changes.attributes.values().all(Option::is_none));

@@ -6,13 +6,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use userhub_domain::DomainError;
-use userhub_domain::authz::Actor;
-use userhub_domain::repository::{AttributeRepository, UserRepository};
+use userhub_domain::repository::AttributeRepository;
 use userhub_domain::service;
 use userhub_domain::types::UserId;
-use userhub_domain::user::User;
-use userhub_storage::Store;
 
 use super::dto::{
     CreateCommand, CreateUserRequest, ListQuery, ListResponse, Pagination, UpdateCommand,
@@ -26,10 +22,6 @@ use crate::users;
 
 /// Where Nevis's users live.
 pub const USERS_PATH: &str = "/nevis/api/v1/users";
-
-/// How often an update that merges address parts re-reads the user after
-/// losing a race with another writer (only when the caller sent no version).
-const MERGE_ATTEMPTS: usize = 3;
 
 type Answer<T> = Result<web::Json<T>, NevisError>;
 
@@ -207,42 +199,6 @@ pub async fn get_user(
     Ok(web::Json(UserResponse::from_user(&user)))
 }
 
-/// Apply an update; when it changes address parts, merge them into the
-/// address as stored, conditionally on the version read so that a parallel
-/// change is never overwritten with a stale part.
-fn apply_update(
-    store: &Store,
-    actor: &Actor,
-    id: UserId,
-    command: &UpdateCommand,
-    at: time::OffsetDateTime,
-) -> Result<User, DomainError> {
-    if command.address.is_none() {
-        return service::update_user(
-            store,
-            actor,
-            &command.request(id, None, command.expected_version),
-            at,
-        );
-    }
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = store
-            .get_user(actor.tenant, id)?
-            .filter(|user| !user.is_deleted())
-            .ok_or(DomainError::NotFound("user"))?;
-        let expected = command.expected_version.or(Some(current.version));
-        let request = command.request(id, Some(&current.address), expected);
-        match service::update_user(store, actor, &request, at) {
-            // The caller sent no version: a lost race is ours to retry.
-            Err(DomainError::StaleVersion { .. })
-                if command.expected_version.is_none() && attempt < MERGE_ATTEMPTS => {}
-            outcome => return outcome,
-        }
-    }
-}
-
 /// Update a user.
 ///
 /// Only the fields given change; `null` (or `""`) removes a value; in
@@ -285,7 +241,7 @@ pub async fn update_user(
     let user = db(&state.store, move |store| {
         let declared = store.declared_attributes(actor.tenant)?;
         let command = UpdateCommand::try_from((dto, id, &declared))?;
-        apply_update(store, &actor, id, &command, at)
+        service::update_user(store, &actor, &command.into_request(id), at)
     })
     .await?;
     Ok(web::Json(UserResponse::from_user(&user)))
