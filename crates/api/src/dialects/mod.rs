@@ -60,6 +60,18 @@ pub fn configure_all(cfg: &mut web::ServiceConfig) {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<serde_json::Value>` field: a field left out stays `None`, a
+/// present one (`null` included) becomes `Some`. Serde otherwise reads both
+/// an absent field and `null` as `None`, and "leave alone" and "clear" are
+/// different changes.
+pub(crate) fn present<'de, D>(deserializer: D) -> Result<Option<serde_json::Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    serde_json::Value::deserialize(deserializer).map(Some)
+}
+
 /// A secret as a request carries it (a password, a token): it does not
 /// print, so a `Debug` of a request shows `***` in its place.
 #[derive(Clone, Default, Deserialize)]

@@ -6,7 +6,7 @@
 //! type is reported in the `errors` map next to the others rather than as
 //! the first serde failure. Unknown fields are ignored.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -43,34 +43,25 @@ pub struct CreateUserRequest {
     pub phone_number: Option<Value>,
 }
 
-/// Deserialize a field that may be absent (`None`), `null` (`Some(Null)`)
-/// or a value: serde gives an `Option<Value>` `None` for both otherwise.
-fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Value::deserialize(deserializer).map(Some)
-}
-
 /// The body of `PUT /v1/cl2c/user`: changes to the logged-in user. An
 /// absent field is left as it is; `null` removes the value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The logged-in user's own id. Required.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = String, required = true, example = "3fa85f64-5717-4562-b3fc-2c963f66afa6")]
     pub id: Option<Value>,
     /// New first name; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, nullable, example = "Johnny")]
     pub first_name: Option<Value>,
     /// New last name; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, nullable, example = "Doe")]
     pub last_name: Option<Value>,
     /// New phone number (E.164); `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, nullable, example = "+14155552671")]
     pub phone_number: Option<Value>,
 }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use userhub_domain::ValidationErrors;
@@ -48,15 +48,6 @@ pub enum GenderName {
     other,
 }
 
-/// Reads a field that is present, `null` included, as `Some`; with
-/// `#[serde(default)]` a field left out stays `None`.
-fn present<'de, D>(deserializer: D) -> Result<Option<Value>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Value::deserialize(deserializer).map(Some)
-}
-
 // ---------------------------------------------------------------- requests
 
 /// `name`: the parts of a person's name.
@@ -64,15 +55,15 @@ where
 #[serde(rename_all = "camelCase")]
 pub struct NameInput {
     /// Title, such as `Dr.`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Dr.")]
     pub title: Option<Value>,
     /// First name.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Jane")]
     pub first_name: Option<Value>,
     /// Last name.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Doe")]
     pub last_name: Option<Value>,
 }
@@ -82,47 +73,47 @@ pub struct NameInput {
 #[serde(rename_all = "camelCase")]
 pub struct AddressInput {
     /// ISO 3166-1 alpha-2 country code, any case (`ch`, `CH`); answered uppercase.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "CH")]
     pub country_code: Option<Value>,
     /// City.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Zürich")]
     pub city: Option<Value>,
     /// Postal code.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "8001")]
     pub postal_code: Option<Value>,
     /// First free-text line.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "c/o Example AG")]
     pub addressline1: Option<Value>,
     /// Second free-text line.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub addressline2: Option<Value>,
     /// Street.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Bahnhofstrasse")]
     pub street: Option<Value>,
     /// House number (text: `12a` is one).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "1")]
     pub house_number: Option<Value>,
     /// Dwelling (apartment) number.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub dwelling_number: Option<Value>,
     /// Post office box text.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub post_office_box_text: Option<Value>,
     /// Post office box number.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub post_office_box_number: Option<Value>,
     /// Locality.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub locality: Option<Value>,
 }
@@ -132,11 +123,11 @@ pub struct AddressInput {
 #[serde(rename_all = "camelCase")]
 pub struct ContactsInput {
     /// Landline telephone number.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "+41446681800")]
     pub telephone: Option<Value>,
     /// Telefax number.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "+41446681801")]
     pub telefax: Option<Value>,
 }
@@ -147,48 +138,48 @@ pub struct ContactsInput {
 pub struct CreateUserRequest {
     /// The user's e-mail address, which becomes both their username and
     /// their e-mail. Required.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = String, example = "jane.doe@example.com")]
     pub login_id: Option<Value>,
     /// The user's id, a UUID; generated when left out. Can only be set here.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77")]
     pub user_id: Option<Value>,
     /// Language (a BCP 47 tag such as `en` or `de-CH`). Default `en`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "en")]
     pub language_code: Option<Value>,
     /// Name parts.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<NameInput>)]
     pub name: Option<Value>,
     /// `female`, `male` or `other`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<GenderName>)]
     pub gender: Option<Value>,
     /// Birth date, `YYYY-MM-DD`, from 1900-01-01 to today.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, format = Date, example = "1990-01-31")]
     pub birth_date: Option<Value>,
     /// Postal address.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<AddressInput>)]
     pub address: Option<Value>,
     /// Phone numbers.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<ContactsInput>)]
     pub contacts: Option<Value>,
     /// Free-text remarks (up to 1000 characters).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "Remarks to a food delivery")]
     pub remarks: Option<Value>,
     /// Why the user is created; recorded in the user's history.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "created for the spring campaign")]
     pub modification_comment: Option<Value>,
     /// Custom attributes: names the tenant declared (`userhub attribute
     /// define`) mapped to strings. An undeclared name is refused.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<Object>, example = json!({"employeeNumber": "E-1234"}))]
     pub properties: Option<Value>,
 }
@@ -201,54 +192,54 @@ pub struct CreateUserRequest {
 pub struct UpdateUserRequest {
     /// The version last read: when given, the change applies only if the
     /// user is still at that version (409 otherwise, and nothing changes).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<u64>, example = 3)]
     pub version: Option<Value>,
     /// A new e-mail address, which is also the username (both change).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "jane.doe@example.com")]
     pub login_id: Option<Value>,
     /// Can only be set on creation: accepted here only when it equals the
     /// path's `userId`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>)]
     pub user_id: Option<Value>,
     /// Language; `null` resets it to `en`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, nullable, example = "de-CH")]
     pub language_code: Option<Value>,
     /// Name parts; each given part changes, `null` removes it; `"name": null`
     /// removes all of them.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<NameInput>, nullable)]
     pub name: Option<Value>,
     /// `female`, `male` or `other`; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<GenderName>, nullable)]
     pub gender: Option<Value>,
     /// Birth date, `YYYY-MM-DD`; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, format = Date, nullable)]
     pub birth_date: Option<Value>,
     /// Address parts; each given part changes, the others stay; `"address":
     /// null` removes the whole address.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<AddressInput>, nullable)]
     pub address: Option<Value>,
     /// Phone numbers; each given one changes; `null` removes.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<ContactsInput>, nullable)]
     pub contacts: Option<Value>,
     /// Remarks; `null` removes them.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, nullable)]
     pub remarks: Option<Value>,
     /// Why; recorded in the change's history entry.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<String>, example = "moved to Bern")]
     pub modification_comment: Option<Value>,
     /// Properties to set (declared names only); `""` or `null` removes one.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::dialects::present")]
     #[schema(value_type = Option<Object>, nullable, example = json!({"employeeNumber": "E-1234", "costCenter": ""}))]
     pub properties: Option<Value>,
 }
