@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test bench lint fmt doc ci
+.PHONY: run test lint fmt doc ci
 
 ## Serve on 127.0.0.1:8080 with the embedded SQLite default (data/userhub.db).
 run:
@@ -13,10 +13,6 @@ run:
 ## tests run when TEST_DATABASE_URL is set (see README).
 test:
 	$(CARGO) test --workspace --no-fail-fast
-
-## Benchmarks (see docs/benchmarks.md).
-bench:
-	$(CARGO) bench --workspace
 
 lint:
 	$(CARGO) fmt --all -- --check
