@@ -34,7 +34,8 @@ pub struct LastAuthentication {
 /// A user as stored: every field valid by construction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    /// Identifier, unique across tenants.
+    /// Identifier, unique within its tenant (another tenant may have a user
+    /// with the same id: a user is its tenant and its id together).
     pub id: UserId,
     /// The tenant the user belongs to; never changes.
     pub tenant: TenantId,

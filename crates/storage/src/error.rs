@@ -102,6 +102,7 @@ pub(crate) fn user_unique_field(error: &DieselError) -> Option<UniqueField> {
     match info.constraint_name() {
         Some("users_tenant_username_key") => return Some(UniqueField::Username),
         Some("users_tenant_email_key") => return Some(UniqueField::Email),
+        // (tenant_id, id): the id is taken in this tenant.
         Some("users_pkey") => return Some(UniqueField::Id),
         Some(_) => return None,
         None => {}
@@ -111,7 +112,8 @@ pub(crate) fn user_unique_field(error: &DieselError) -> Option<UniqueField> {
     match columns {
         "users.tenant_id, users.username_key" => Some(UniqueField::Username),
         "users.tenant_id, users.email_key" => Some(UniqueField::Email),
-        "users.id" => Some(UniqueField::Id),
+        // users_pkey: an id is unique within its tenant only.
+        "users.tenant_id, users.id" => Some(UniqueField::Id),
         _ => None,
     }
 }

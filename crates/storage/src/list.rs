@@ -139,6 +139,8 @@ fn apply_filter<'a, ST: 'a>(
                 // The tenant makes (tenant_id, role, user_id) usable.
                 .filter(user_roles::tenant_id.eq(tenant.to_owned()))
                 .filter(user_roles::role.eq_any(roles))
+                // The user's whole key: ids are unique per tenant only.
+                .filter(user_roles::tenant_id.eq(users::tenant_id))
                 .filter(user_roles::user_id.eq(users::id)),
         ));
     }
@@ -147,6 +149,7 @@ fn apply_filter<'a, ST: 'a>(
             user_organizations::table
                 .filter(user_organizations::tenant_id.eq(tenant.to_owned()))
                 .filter(user_organizations::organization.eq(organization.as_str().to_owned()))
+                .filter(user_organizations::tenant_id.eq(users::tenant_id))
                 .filter(user_organizations::user_id.eq(users::id)),
         ));
     }
@@ -212,6 +215,7 @@ fn apply_filter<'a, ST: 'a>(
                 .filter(user_attributes::tenant_id.eq(tenant.to_owned()))
                 .filter(user_attributes::name.eq(name.as_str().to_owned()))
                 .filter(user_attributes::value.eq(value.as_str().to_owned()))
+                .filter(user_attributes::tenant_id.eq(users::tenant_id))
                 .filter(user_attributes::user_id.eq(users::id)),
         ));
     }
@@ -406,6 +410,7 @@ pub(crate) fn count_active_admins(
             user_roles::table
                 .filter(user_roles::tenant_id.eq(tenant.to_owned()))
                 .filter(user_roles::role.eq(userhub_domain::types::Role::Admin.as_str()))
+                .filter(user_roles::tenant_id.eq(users::tenant_id))
                 .filter(user_roles::user_id.eq(users::id)),
         ))
         .count()

@@ -13,7 +13,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    users (id) {
+    users (tenant_id, id) {
         id -> Text,
         tenant_id -> Text,
         username -> Text,
@@ -35,7 +35,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    user_roles (user_id, role) {
+    user_roles (tenant_id, user_id, role) {
         tenant_id -> Text,
         user_id -> Text,
         role -> Text,
@@ -43,7 +43,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    user_organizations (user_id, organization) {
+    user_organizations (tenant_id, user_id, organization) {
         tenant_id -> Text,
         user_id -> Text,
         organization -> Text,
@@ -51,7 +51,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    user_attributes (user_id, name) {
+    user_attributes (tenant_id, user_id, name) {
         tenant_id -> Text,
         user_id -> Text,
         name -> Text,
@@ -108,9 +108,11 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(user_roles -> users (user_id));
-diesel::joinable!(user_organizations -> users (user_id));
-diesel::joinable!(user_attributes -> users (user_id));
+// A user is identified by (tenant_id, id), and the tables derived from it
+// (user_roles, user_organizations, user_attributes, sessions) refer to it by
+// (tenant_id, user_id). diesel's `joinable!` supports only a single-column
+// foreign key, so there is none: queries that relate these tables write the
+// condition on both columns themselves (the EXISTS filters in `list`).
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,

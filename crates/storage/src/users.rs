@@ -1,5 +1,10 @@
 //! Users and their history: [`UserRepository`] and [`HistoryRepository`].
 //!
+//! A user is identified by its tenant and its id together (the primary key
+//! `users (tenant_id, id)`): two tenants may each have a user with the same
+//! id, so every statement that addresses a user, or a row derived from one,
+//! names both.
+//!
 //! Every write is one transaction: the `users` row, its derived
 //! `user_roles` / `user_organizations` rows and its history entry are
 //! written together or not at all. A stale write is refused by the
@@ -326,11 +331,25 @@ fn write_index_rows(
     replace: bool,
 ) -> QueryResult<()> {
     if replace {
-        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
-        diesel::delete(user_organizations::table.filter(user_organizations::user_id.eq(id)))
-            .execute(conn)?;
-        diesel::delete(user_attributes::table.filter(user_attributes::user_id.eq(id)))
-            .execute(conn)?;
+        // By the whole key: another tenant may have a user with the same id.
+        diesel::delete(
+            user_roles::table
+                .filter(user_roles::tenant_id.eq(tenant))
+                .filter(user_roles::user_id.eq(id)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            user_organizations::table
+                .filter(user_organizations::tenant_id.eq(tenant))
+                .filter(user_organizations::user_id.eq(id)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            user_attributes::table
+                .filter(user_attributes::tenant_id.eq(tenant))
+                .filter(user_attributes::user_id.eq(id)),
+        )
+        .execute(conn)?;
     }
     let roles: Vec<RoleRow<'_>> = user
         .roles

@@ -19,6 +19,9 @@ CREATE TABLE tenants (
     CONSTRAINT tenants_name_key UNIQUE (name)
 );
 
+-- A user is identified by (tenant_id, id): an id is unique within its tenant
+-- only, so a tenant that chooses an id learns nothing about other tenants.
+-- Every table that refers to a user does so by both columns.
 CREATE TABLE users (
     id                    TEXT COLLATE "C" NOT NULL,
     tenant_id             TEXT COLLATE "C" NOT NULL,
@@ -39,7 +42,7 @@ CREATE TABLE users (
     -- Name keys (case-insensitive NFKC, as usernames) for name filters.
     first_name_key        TEXT COLLATE "C",
     last_name_key         TEXT COLLATE "C",
-    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT users_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id),
     CONSTRAINT users_version_positive CHECK (version >= 1)
 );
@@ -62,8 +65,8 @@ CREATE TABLE user_roles (
     tenant_id TEXT COLLATE "C" NOT NULL,
     user_id   TEXT COLLATE "C" NOT NULL,
     role      TEXT COLLATE "C" NOT NULL,
-    CONSTRAINT user_roles_pkey PRIMARY KEY (user_id, role),
-    CONSTRAINT user_roles_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_roles_pkey PRIMARY KEY (tenant_id, user_id, role),
+    CONSTRAINT user_roles_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX user_roles_tenant_role ON user_roles (tenant_id, role, user_id);
 
@@ -72,8 +75,8 @@ CREATE TABLE user_organizations (
     tenant_id    TEXT COLLATE "C" NOT NULL,
     user_id      TEXT COLLATE "C" NOT NULL,
     organization TEXT COLLATE "C" NOT NULL,
-    CONSTRAINT user_organizations_pkey PRIMARY KEY (user_id, organization),
-    CONSTRAINT user_organizations_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_organizations_pkey PRIMARY KEY (tenant_id, user_id, organization),
+    CONSTRAINT user_organizations_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX user_organizations_tenant_org ON user_organizations (tenant_id, organization, user_id);
 
@@ -84,8 +87,8 @@ CREATE TABLE user_attributes (
     user_id   TEXT COLLATE "C" NOT NULL,
     name      TEXT COLLATE "C" NOT NULL,
     value     TEXT COLLATE "C" NOT NULL,
-    CONSTRAINT user_attributes_pkey PRIMARY KEY (user_id, name),
-    CONSTRAINT user_attributes_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_attributes_pkey PRIMARY KEY (tenant_id, user_id, name),
+    CONSTRAINT user_attributes_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX user_attributes_tenant_name_value ON user_attributes (tenant_id, name, value, user_id);
 
@@ -131,10 +134,10 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_pkey PRIMARY KEY (id),
     CONSTRAINT sessions_access_hash_key UNIQUE (access_hash),
     CONSTRAINT sessions_refresh_hash_key UNIQUE (refresh_hash),
-    CONSTRAINT sessions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT sessions_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
 -- Revoking a user's sessions, and the cascade when a user is purged.
-CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_user ON sessions (tenant_id, user_id);
 
 CREATE TABLE attribute_definitions (
     tenant_id   TEXT COLLATE "C" NOT NULL,

@@ -15,6 +15,9 @@ CREATE TABLE tenants (
     CONSTRAINT tenants_name_key UNIQUE (name)
 ) STRICT;
 
+-- A user is identified by (tenant_id, id): an id is unique within its tenant
+-- only, so a tenant that chooses an id learns nothing about other tenants.
+-- Every table that refers to a user does so by both columns.
 CREATE TABLE users (
     id                    TEXT NOT NULL,
     tenant_id             TEXT NOT NULL,
@@ -33,7 +36,7 @@ CREATE TABLE users (
     last_auth_location    TEXT,
     first_name_key        TEXT,
     last_name_key         TEXT,
-    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT users_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id),
     CONSTRAINT users_version_positive CHECK (version >= 1)
 ) STRICT;
@@ -49,8 +52,8 @@ CREATE TABLE user_roles (
     tenant_id TEXT NOT NULL,
     user_id   TEXT NOT NULL,
     role      TEXT NOT NULL,
-    CONSTRAINT user_roles_pkey PRIMARY KEY (user_id, role),
-    CONSTRAINT user_roles_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_roles_pkey PRIMARY KEY (tenant_id, user_id, role),
+    CONSTRAINT user_roles_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX user_roles_tenant_role ON user_roles (tenant_id, role, user_id);
 
@@ -58,8 +61,8 @@ CREATE TABLE user_organizations (
     tenant_id    TEXT NOT NULL,
     user_id      TEXT NOT NULL,
     organization TEXT NOT NULL,
-    CONSTRAINT user_organizations_pkey PRIMARY KEY (user_id, organization),
-    CONSTRAINT user_organizations_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_organizations_pkey PRIMARY KEY (tenant_id, user_id, organization),
+    CONSTRAINT user_organizations_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX user_organizations_tenant_org ON user_organizations (tenant_id, organization, user_id);
 
@@ -68,8 +71,8 @@ CREATE TABLE user_attributes (
     user_id   TEXT NOT NULL,
     name      TEXT NOT NULL,
     value     TEXT NOT NULL,
-    CONSTRAINT user_attributes_pkey PRIMARY KEY (user_id, name),
-    CONSTRAINT user_attributes_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT user_attributes_pkey PRIMARY KEY (tenant_id, user_id, name),
+    CONSTRAINT user_attributes_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
 CREATE INDEX user_attributes_tenant_name_value ON user_attributes (tenant_id, name, value, user_id);
 
@@ -114,9 +117,9 @@ CREATE TABLE sessions (
     CONSTRAINT sessions_pkey PRIMARY KEY (id),
     CONSTRAINT sessions_access_hash_key UNIQUE (access_hash),
     CONSTRAINT sessions_refresh_hash_key UNIQUE (refresh_hash),
-    CONSTRAINT sessions_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+    CONSTRAINT sessions_user_fk FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 ) STRICT;
-CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_user ON sessions (tenant_id, user_id);
 
 CREATE TABLE attribute_definitions (
     tenant_id   TEXT NOT NULL,

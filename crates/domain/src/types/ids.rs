@@ -91,7 +91,8 @@ macro_rules! uuid_id {
 }
 
 uuid_id!(
-    /// A user's id, unique across all tenants.
+    /// A user's id, unique within its tenant (a user is identified by its
+    /// tenant and its id together).
     UserId
 );
 uuid_id!(

@@ -1,7 +1,7 @@
 //! Users: round trips, history, stale and conflicting writes, soft delete,
 //! purge, the last administrator, tenant isolation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::Duration;
 use userhub_domain::authz::ActorRef;
@@ -14,11 +14,11 @@ use userhub_domain::repository::{
 };
 use userhub_domain::tenant::Tenant;
 use userhub_domain::types::{
-    Account, AccountType, Address, AddressLine, AttributeName, AuthLocation, BirthDate, Company,
-    CountryCode, CustomAttributes, DeclaredAttributes, Email, Gender, Industry, Locale, Location,
-    Membership, MembershipRole, MfaSettings, OrganizationId, Permission, PersonName, PhoneNumber,
-    PictureId, PictureUrl, Platform, Remarks, Role, Status, SubscriptionPlan, Tag, TenantId,
-    TimeZone, Title, UserId, Username, WalletAddress,
+    Account, AccountType, Address, AddressLine, AttributeName, AttributeValue, AuthLocation,
+    BirthDate, Company, CountryCode, CustomAttributes, DeclaredAttributes, Email, Gender, Industry,
+    Locale, Location, Membership, MembershipRole, MfaSettings, OrganizationId, Permission,
+    PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks, Role, Status,
+    SubscriptionPlan, Tag, TenantId, TimeZone, Title, UserId, Username, WalletAddress,
 };
 use userhub_domain::user::LastAuthentication;
 use userhub_domain::{NewUser, Patch, UniqueField, User, UserChanges};
@@ -534,6 +534,172 @@ fn tenants_never_see_each_other(store: &Store) {
     assert_eq!(store.get_user(a.id, alice.id).unwrap(), Some(alice));
 }
 
+/// A user is its tenant and its id together: two tenants may each have a
+/// user with the same id (Nevis lets a create choose it), and nothing done to
+/// one touches the other — not its row, its role, organization and attribute
+/// rows, its sessions nor its history.
+fn the_same_id_in_two_tenants_is_two_users(store: &Store) {
+    let a = tenant(store);
+    let b = tenant(store);
+    let site = AttributeName::parse("site").unwrap();
+    let member =
+        |organization: &str| Membership::new(OrganizationId::parse(organization).unwrap(), [], []);
+    let twin = |tenant: TenantId, name: &str, id: UserId| {
+        let mut user = user(tenant, name);
+        user.id = id;
+        user.roles = BTreeSet::from([Role::Admin]);
+        user.memberships = vec![member("org-1")];
+        user.attributes
+            .insert(site.clone(), AttributeValue::parse("bern").unwrap());
+        user
+    };
+    let id = UserId::new_random();
+    let alice = twin(a.id, "alice", id);
+    let bob = twin(b.id, "bob", id);
+    create(store, &alice);
+    // The id is taken in A only: not a conflict in B.
+    create(store, &bob);
+    assert_eq!(store.get_user(a.id, id).unwrap(), Some(alice.clone()));
+    assert_eq!(store.get_user(b.id, id).unwrap(), Some(bob.clone()));
+    let session_a = crate::credentials::session(&a, id, "twin-a");
+    let session_b = crate::credentials::session(&b, id, "twin-b");
+    store.create_session(&session_a).unwrap();
+    store.create_session(&session_b).unwrap();
+
+    // Every filter that reads a table derived from the user, and the id set.
+    let list = |t: &Tenant, filter: UserFilter| {
+        let page = store
+            .list_users(
+                t.id,
+                &UserQuery {
+                    filter,
+                    sort: Sort::default(),
+                    page: PageRequest::Offset {
+                        offset: 0,
+                        limit: 10,
+                    },
+                    with_total: true,
+                },
+            )
+            .unwrap();
+        assert_eq!(page.total, Some(page.users.len() as u64));
+        page.users
+    };
+    let by_organization = |organization: &str| UserFilter {
+        organization: Some(OrganizationId::parse(organization).unwrap()),
+        ..UserFilter::default()
+    };
+    let by_site = |value: &str| UserFilter {
+        attributes: BTreeMap::from([(site.clone(), AttributeValue::parse(value).unwrap())]),
+        ..UserFilter::default()
+    };
+    let filters = || {
+        [
+            UserFilter {
+                ids: BTreeSet::from([id]),
+                ..UserFilter::default()
+            },
+            UserFilter {
+                roles: BTreeSet::from([Role::Admin]),
+                ..UserFilter::default()
+            },
+            by_organization("org-1"),
+            by_site("bern"),
+        ]
+    };
+    for (t, user) in [(&a, &alice), (&b, &bob)] {
+        for filter in filters() {
+            assert_eq!(list(t, filter), vec![user.clone()]);
+        }
+        assert_eq!(store.count_active_admins(t.id).unwrap(), 1);
+    }
+
+    // Writes to A's user: an update that replaces its derived rows, a login,
+    // a revocation of its sessions.
+    let update = change(
+        &alice,
+        &UserChanges {
+            last_name: Patch::Set(PersonName::parse("Smith").unwrap()),
+            roles: Some(BTreeSet::from([Role::Admin, Role::StandardUser])),
+            memberships: Some(vec![member("org-2")]),
+            attributes: BTreeMap::from([(
+                site.clone(),
+                Some(AttributeValue::parse("zurich").unwrap()),
+            )]),
+            ..UserChanges::default()
+        },
+    );
+    store.update_user(&update).unwrap();
+    let authentication = LastAuthentication {
+        at: now(),
+        valid_until: now() + Duration::hours(1),
+        location: None,
+    };
+    store
+        .record_authentication(a.id, id, &authentication)
+        .unwrap();
+    store.revoke_user_sessions(a.id, id, now()).unwrap();
+    let mut alice = update.user;
+    alice.last_authentication = Some(authentication);
+    assert_eq!(store.get_user(a.id, id).unwrap(), Some(alice.clone()));
+    assert_eq!(list(&a, by_organization("org-1")), vec![]);
+    assert_eq!(list(&a, by_organization("org-2")), vec![alice.clone()]);
+    assert_eq!(list(&a, by_site("bern")), vec![]);
+    assert_eq!(list(&a, by_site("zurich")), vec![alice.clone()]);
+    assert!(
+        store
+            .find_session_by_access_hash(&session_a.access_hash)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+    // ... leave B's as it was.
+    let b_is_untouched = || {
+        assert_eq!(store.get_user(b.id, id).unwrap(), Some(bob.clone()));
+        for filter in filters() {
+            assert_eq!(list(&b, filter), vec![bob.clone()]);
+        }
+        assert_eq!(list(&b, by_organization("org-2")), vec![]);
+        assert_eq!(list(&b, by_site("zurich")), vec![]);
+        assert_eq!(store.count_active_admins(b.id).unwrap(), 1);
+        assert_eq!(
+            store
+                .find_session_by_access_hash(&session_b.access_hash)
+                .unwrap(),
+            Some(session_b.clone())
+        );
+        assert_eq!(store.user_history(b.id, id).unwrap(), vec![creation(&bob)]);
+    };
+    b_is_untouched();
+
+    // Purging A's user takes its derived rows and sessions, not B's.
+    store.purge_user(a.id, id).unwrap();
+    assert_eq!(store.get_user(a.id, id).unwrap(), None);
+    for filter in filters() {
+        assert_eq!(list(&a, filter), vec![]);
+    }
+    assert_eq!(store.count_active_admins(a.id).unwrap(), 0);
+    assert_eq!(
+        store
+            .find_session_by_access_hash(&session_a.access_hash)
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.user_history(a.id, id).unwrap().len(), 2);
+    b_is_untouched();
+
+    // The purged id stays taken in A (its history is there), and only there.
+    let again = twin(a.id, "alice2", id);
+    assert!(matches!(
+        store.create_user(&again, &creation(&again)),
+        Err(CreateUserError::Conflict(UniqueField::Id))
+    ));
+    let c = tenant(store);
+    create(store, &twin(c.id, "carol", id));
+    b_is_untouched();
+}
+
 backend_tests!(
     round_trip_of_a_fully_populated_user,
     history_records_creation_and_changes,
@@ -545,4 +711,5 @@ backend_tests!(
     purge_removes_the_user_and_keeps_its_history,
     the_last_active_admin_stays,
     tenants_never_see_each_other,
+    the_same_id_in_two_tenants_is_two_users,
 );
