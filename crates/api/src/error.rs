@@ -162,14 +162,12 @@ pub enum ApiError {
     Internal(String),
 }
 
-/// The storage's failure kinds that mean "try again soon" rather than a
-/// fault: a lost database, an exhausted pool, a SQLite writer lock held too
-/// long. They are answered 503 with `Retry-After`.
-const TRANSIENT_STORAGE_FAILURES: [&str; 2] = ["database unavailable", "database busy"];
-
+/// Transient storage failures (a lost database, an exhausted pool, a
+/// SQLite writer lock held too long) are answered 503 with `Retry-After`;
+/// the others are faults.
 fn internal(error: &StorageError) -> ApiError {
-    if TRANSIENT_STORAGE_FAILURES.contains(&error.0.as_str()) {
-        ApiError::Unavailable(format!("{}: retry shortly", error.0))
+    if error.is_transient() {
+        ApiError::Unavailable(format!("{}: retry shortly", error.description()))
     } else {
         ApiError::Internal(error.to_string())
     }
@@ -466,7 +464,7 @@ mod tests {
 
     #[test]
     fn a_lost_database_is_503_with_retry_after() {
-        let error = ApiError::from(DomainError::Internal(StorageError::new(
+        let error = ApiError::from(DomainError::Internal(StorageError::transient(
             "database unavailable",
         )));
         let response = error.error_response();

@@ -187,15 +187,41 @@ impl UniqueField {
 
 /// An opaque failure of the storage behind a repository. It carries a short
 /// description of the kind of failure only, never SQL, values or secrets; the
-/// storage layer logs the details itself.
+/// storage layer logs the details itself. `transient` failures (a lost
+/// database, an exhausted pool, a lock held too long) are worth retrying
+/// soon; the others are faults.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("storage failure: {0}")]
-pub struct StorageError(pub String);
+#[error("storage failure: {description}")]
+pub struct StorageError {
+    description: String,
+    transient: bool,
+}
 
 impl StorageError {
-    /// A storage failure of the given kind (e.g. `connection unavailable`).
+    /// A storage fault of the given kind (e.g. `query failed`).
     pub fn new(kind: impl Into<String>) -> Self {
-        Self(kind.into())
+        Self {
+            description: kind.into(),
+            transient: false,
+        }
+    }
+
+    /// A failure that should pass by itself (e.g. `database unavailable`).
+    pub fn transient(kind: impl Into<String>) -> Self {
+        Self {
+            description: kind.into(),
+            transient: true,
+        }
+    }
+
+    /// The kind of failure, safe to show.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Whether retrying soon may succeed (answered 503 rather than 500).
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 }
 

@@ -46,13 +46,18 @@ pub enum MigrateError {
 /// A pool checkout failed: the database is down or every connection is busy.
 pub(crate) fn unavailable(op: &'static str, error: &diesel::r2d2::PoolError) -> StorageError {
     log::error!("storage: {op}: no database connection: {error}");
-    StorageError::new("database unavailable")
+    StorageError::transient("database unavailable")
 }
 
 /// Any database failure that is not an outcome the caller handles.
 pub(crate) fn failure(op: &'static str, error: &DieselError) -> StorageError {
     log::error!("storage: {op} failed: {error}");
-    StorageError::new(kind(error))
+    let (kind, transient) = kind(error);
+    if transient {
+        StorageError::transient(kind)
+    } else {
+        StorageError::new(kind)
+    }
 }
 
 /// A stored value that no longer parses (a row written by hand, or a rule
@@ -62,24 +67,25 @@ pub(crate) fn corrupt(op: &'static str, what: &str) -> StorageError {
     StorageError::new("stored data unreadable")
 }
 
-fn kind(error: &DieselError) -> &'static str {
+/// The kind of a failure, and whether it is transient.
+fn kind(error: &DieselError) -> (&'static str, bool) {
     match error {
         DieselError::DatabaseError(kind, info) => match kind {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                "database unavailable"
+                ("database unavailable", true)
             }
-            DatabaseErrorKind::SerializationFailure => "transaction conflict",
+            DatabaseErrorKind::SerializationFailure => ("transaction conflict", false),
             DatabaseErrorKind::UniqueViolation
             | DatabaseErrorKind::ForeignKeyViolation
             | DatabaseErrorKind::NotNullViolation
-            | DatabaseErrorKind::CheckViolation => "constraint violated",
-            DatabaseErrorKind::ReadOnlyTransaction => "database is read-only",
-            _ if is_busy(info.message()) => "database busy",
-            _ => "query failed",
+            | DatabaseErrorKind::CheckViolation => ("constraint violated", false),
+            DatabaseErrorKind::ReadOnlyTransaction => ("database is read-only", false),
+            _ if is_busy(info.message()) => ("database busy", true),
+            _ => ("query failed", false),
         },
-        DieselError::DeserializationError(_) => "stored data unreadable",
-        DieselError::BrokenTransactionManager => "database unavailable",
-        _ => "query failed",
+        DieselError::DeserializationError(_) => ("stored data unreadable", false),
+        DieselError::BrokenTransactionManager => ("database unavailable", true),
+        _ => ("query failed", false),
     }
 }
 
