@@ -13,6 +13,7 @@ mod auth;
 mod blocks;
 mod cl2c;
 mod cli;
+mod cross_dialect;
 mod iklim;
 mod nevis;
 mod service;
