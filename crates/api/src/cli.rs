@@ -337,6 +337,9 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
                     "attribute `{attribute}` is already defined for tenant {}",
                     tenant.name
                 ),
+                DefineAttributeError::TenantNotFound => {
+                    format!("tenant {} no longer exists", tenant.name)
+                }
                 DefineAttributeError::Storage(e) => e.to_string(),
             })?;
             println!(

@@ -229,6 +229,9 @@ pub enum DefineAttributeError {
     /// The tenant already declared it.
     #[error("attribute already defined")]
     AlreadyDefined,
+    /// The tenant does not exist.
+    #[error("tenant not found")]
+    TenantNotFound,
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -285,6 +288,7 @@ impl From<DefineAttributeError> for DomainError {
             DefineAttributeError::AlreadyDefined => {
                 DomainError::Conflict(UniqueField::AttributeName)
             }
+            DefineAttributeError::TenantNotFound => DomainError::NotFound("tenant"),
             DefineAttributeError::Storage(e) => DomainError::Internal(e),
         }
     }

@@ -157,10 +157,7 @@ impl AttributeRepository for Store {
             {
                 DefineAttributeError::AlreadyDefined
             }
-            TxError::Db(e) if is_foreign_key_violation(&e) => {
-                log::warn!("storage: {OP}: no such tenant");
-                DefineAttributeError::Storage(StorageError::new("tenant not found"))
-            }
+            TxError::Db(e) if is_foreign_key_violation(&e) => DefineAttributeError::TenantNotFound,
             TxError::Db(e) => DefineAttributeError::Storage(failure(OP, &e)),
         })
     }

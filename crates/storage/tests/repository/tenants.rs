@@ -68,6 +68,10 @@ fn attributes_are_defined_once_per_tenant(store: &Store) {
         store.define_attribute(&definition(a.id, "employeeNumber", Some("again"))),
         Err(DefineAttributeError::AlreadyDefined)
     ));
+    assert!(matches!(
+        store.define_attribute(&definition(TenantId::new_random(), "employeeNumber", None)),
+        Err(DefineAttributeError::TenantNotFound)
+    ));
     assert_eq!(
         store.list_attributes(a.id).unwrap(),
         vec![cost.clone(), employee.clone()]
