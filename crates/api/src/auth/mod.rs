@@ -23,11 +23,15 @@ use actix_web::{FromRequest, HttpRequest, web};
 use userhub_domain::DomainError;
 use userhub_domain::auth::may_log_in;
 use userhub_domain::authz::{Actor, Principal};
-use userhub_domain::repository::{ApiKeyRepository, SessionRepository, UserRepository};
+use userhub_domain::repository::{
+    ApiKeyRepository, SessionRepository, TenantRepository, UserRepository,
+};
+use userhub_domain::tenant::TenantName;
+use userhub_domain::types::TenantId;
 
 use crate::app::AppState;
 use crate::blocking::{db, now};
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 
 /// How stale an API key's "last used" time may get before a request
 /// updates it (so that a busy key does not write on every request).
@@ -130,4 +134,26 @@ pub async fn authenticate(state: &AppState, token: String) -> Result<Actor, ApiE
         Err(DomainError::Internal(e)) => Err(ApiError::Internal(e.to_string())),
         Err(other) => Err(other.into()),
     }
+}
+
+/// Whether `given` (a tenant's id or its name, as a header or a body field
+/// carries it) names the tenant `tenant`. Only `tenant` is looked up: a
+/// name of another tenant and a name of none give the same `false`.
+pub async fn names_tenant(
+    state: &AppState,
+    given: &str,
+    tenant: TenantId,
+) -> Result<bool, Failure> {
+    let given = given.trim();
+    if let Ok(id) = TenantId::parse(given) {
+        return Ok(id == tenant);
+    }
+    let Ok(name) = TenantName::parse(given) else {
+        return Ok(false);
+    };
+    let own = db(&state.store, move |store| {
+        store.get_tenant(tenant).map_err(DomainError::from)
+    })
+    .await?;
+    Ok(own.is_some_and(|own| own.name == name))
 }

@@ -21,15 +21,12 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use userhub_domain::authz::Actor;
-use userhub_domain::repository::TenantRepository;
-use userhub_domain::tenant::TenantName;
-use userhub_domain::types::TenantId;
 use userhub_domain::{DomainError, UniqueField, UserField};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::app::AppState;
-use crate::blocking::db;
+use crate::auth::names_tenant;
 use crate::dialects::SecretText;
 use crate::error::{ApiError, Failure, FieldNames};
 
@@ -146,23 +143,13 @@ pub async fn check_project(
         Missing::User => ApiError::from_domain(DomainError::NotFound("user"), &BlocksNames),
         Missing::Project => ApiError::from_domain(DomainError::NotFound("project"), &BlocksNames),
     };
-    if let Ok(id) = TenantId::parse(given) {
-        return if id == caller.actor.tenant {
-            Ok(())
-        } else {
-            Err(not_found())
-        };
-    }
-    let Ok(name) = TenantName::parse(given) else {
-        return Err(not_found());
-    };
-    let tenant = caller.actor.tenant;
-    let own = db(&state.store, move |store| Ok(store.get_tenant(tenant)?))
+    if names_tenant(state, given, caller.actor.tenant)
         .await
-        .map_err(|e| blocks_error(e.into()))?;
-    match own {
-        Some(own) if own.name == name => Ok(()),
-        _ => Err(not_found()),
+        .map_err(blocks_error)?
+    {
+        Ok(())
+    } else {
+        Err(not_found())
     }
 }
 

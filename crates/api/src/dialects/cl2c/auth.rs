@@ -15,16 +15,12 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use userhub_domain::DomainError;
 use userhub_domain::authz::{Actor, Principal};
-use userhub_domain::repository::TenantRepository;
-use userhub_domain::tenant::TenantName;
-use userhub_domain::types::{TenantId, UserId};
+use userhub_domain::types::UserId;
 
 use super::problem::{Challenge, Cl2cError};
 use crate::app::AppState;
-use crate::auth::{Authenticated, authenticate};
-use crate::blocking::db;
+use crate::auth::{Authenticated, authenticate, names_tenant};
 use crate::error::{ApiError, Failure};
 
 /// The header naming the tenant (its name or its id).
@@ -55,22 +51,6 @@ fn header(req: &HttpRequest, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether `given` (a tenant's name or id, as a header carries it) names
-/// the tenant `id`. An unknown tenant names nothing.
-async fn names_tenant(state: &AppState, given: String, id: TenantId) -> Result<bool, Failure> {
-    if let Ok(given_id) = TenantId::parse(&given) {
-        return Ok(given_id == id);
-    }
-    let Ok(name) = TenantName::parse(&given) else {
-        return Ok(false);
-    };
-    let tenant = db(&state.store, move |store| {
-        store.get_tenant(id).map_err(DomainError::from)
-    })
-    .await?;
-    Ok(tenant.is_some_and(|tenant| tenant.name == name))
-}
-
 /// The actor behind the key, if it is an API key of the tenant `tenant`
 /// names; `None` for every kind of mismatch alike.
 async fn key_actor(
@@ -86,7 +66,7 @@ async fn key_actor(
     if !matches!(actor.principal, Principal::ApiKey(_)) {
         return Ok(None);
     }
-    Ok(names_tenant(state, tenant, actor.tenant)
+    Ok(names_tenant(state, &tenant, actor.tenant)
         .await?
         .then_some(actor))
 }
@@ -176,7 +156,7 @@ impl FromRequest for LoggedInUser {
                         Challenge::Bearer,
                     )
                 })?;
-                match names_tenant(&state, tenant, actor.tenant).await {
+                match names_tenant(&state, &tenant, actor.tenant).await {
                     Ok(true) => {}
                     Ok(false) => return Err(unauthenticated(BAD_TOKEN)),
                     Err(failure) => {
