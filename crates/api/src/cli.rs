@@ -20,9 +20,9 @@ use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId};
 use userhub_storage::Store;
 
 use crate::app::{self, open_store};
-use crate::auth::secrets;
-use crate::blocking::now;
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Tunables};
+use crate::secrets;
+use crate::state::now;
 
 /// userhub: one user store, served in several vendors' API dialects.
 #[derive(Debug, Parser)]

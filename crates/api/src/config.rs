@@ -10,7 +10,7 @@ use std::time::Duration;
 use userhub_domain::auth::TokenLifetimes;
 use userhub_domain::password::HashParams;
 
-use crate::auth::throttle::ThrottlePolicy;
+use crate::throttle::ThrottlePolicy;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";

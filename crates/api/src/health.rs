@@ -2,11 +2,11 @@
 
 use actix_web::{get, web};
 use serde::Serialize;
+use userhub_domain::DomainError;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
-use crate::blocking::db;
-use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::toolkit::{DialectError, ErrorBody, Service};
 
 /// The body of a healthy answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,14 +37,20 @@ pub async fn healthz() -> web::Json<Health> {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
-    match db(&state.store, |store| Ok(store.ping()?)).await {
-        Ok(()) => Ok(web::Json(Health { status: "ok" })),
-        Err(e) => {
-            log::warn!("readiness check failed: {e:?}");
-            Err(ApiError::Unavailable(
-                "the database is not reachable".to_owned(),
-            ))
-        }
-    }
+pub async fn readyz(
+    state: web::Data<AppState>,
+) -> Result<web::Json<Health>, DialectError<Service>> {
+    state
+        .call_anonymous(|ctx| {
+            ctx.repo.ping().map_err(|e| {
+                log::warn!("readiness check failed: {e}");
+                // Whatever failed, the answer is "not ready, ask again".
+                DomainError::Internal(userhub_domain::StorageError::transient(
+                    "the database is not reachable",
+                ))
+                .into()
+            })
+        })
+        .await?;
+    Ok(web::Json(Health { status: "ok" }))
 }

@@ -1,22 +1,30 @@
 //! # userhub-api
 //!
-//! userhub's HTTP service: the `userhub` binary's commands ([`cli`]), its
-//! settings ([`config`]), the actix-web application ([`app`]), credentials
-//! ([`auth`]), the vendor dialects ([`dialects`]) and their OpenAPI
-//! documents ([`openapi`]).
+//! userhub's HTTP service and the `userhub` binary.
 //!
-//! Dialect modules only parse, call one operation and render; the rules live
-//! in `userhub-domain`. Everything that blocks (the database, argon2) runs
-//! off the actix event loop ([`blocking`]).
+//! The modules form layers, each using only those below it:
+//!
+//! - leaves: [`config`], [`request_id`], [`secrets`], [`hasher`] (argon2 on
+//!   its own bounded threads), [`throttle`], and [`state`] (what every request
+//!   reaches: store, hasher, throttle, settings);
+//! - [`toolkit`]: what every dialect shares (the field reader, extractors,
+//!   the one-trip pipeline, the neutral error report and its rendering);
+//! - [`dialects`]: one module per vendor API, each parse → one domain call →
+//!   render; [`health`];
+//! - the top: [`routes`] (every dialect mounted, OpenAPI documents, 404/405),
+//!   [`app`] (the server) and [`cli`] (the binary's commands).
+//!
+//! The rules live in `userhub-domain`; SQL in `userhub-storage`.
 
 pub mod app;
-pub mod auth;
-pub mod blocking;
 pub mod cli;
 pub mod config;
 pub mod dialects;
-pub mod error;
+pub mod hasher;
 pub mod health;
-pub mod openapi;
 pub mod request_id;
-pub mod users;
+pub mod routes;
+pub mod secrets;
+pub mod state;
+pub mod throttle;
+pub mod toolkit;

@@ -2,8 +2,9 @@
 //! when it is a short token, made up otherwise; answered in `X-Request-Id`,
 //! put into every error body and every log line about the request.
 //!
-//! The id is kept in a task-local for the duration of the request, so error
-//! rendering deep inside a handler finds it without passing it around.
+//! The id, and the request's path, are kept in a task-local for the duration
+//! of the request, so error rendering deep inside a handler finds them
+//! without passing them around (cl2c's problems name the path as `instance`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,12 +16,25 @@ use actix_web::{Error, HttpMessage};
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST: Current;
+}
+
+/// What rendering needs to know about the request being served.
+#[derive(Debug, Clone)]
+struct Current {
+    id: String,
+    path: String,
 }
 
 /// The id of the request being served, if called while serving one.
 pub fn current() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST.try_with(|r| r.id.clone()).ok()
+}
+
+/// The path of the request being served (no query string), if called while
+/// serving one.
+pub fn current_path() -> Option<String> {
+    REQUEST.try_with(|r| r.path.clone()).ok()
 }
 
 /// The request's id, as stored in the request's extensions.
@@ -48,7 +62,11 @@ pub async fn middleware(
         .filter(|v| acceptable(v))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
+    let current = Current {
+        id: id.clone(),
+        path: req.path().to_owned(),
+    };
+    let mut response = REQUEST.scope(current, next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(HEADER, value);
     }

@@ -36,8 +36,9 @@ impl ValueError {
         Self::new("required", "a value is required")
     }
 
-    /// Attach the field name, as the caller spells it.
-    pub fn at(self, field: impl Into<String>) -> FieldError {
+    /// Attach the field: a path as the caller spells it (`"contacts.telephone"`),
+    /// or a [`Field`] the domain names and each dialect renders in its words.
+    pub fn at(self, field: impl Into<Field>) -> FieldError {
         FieldError {
             field: field.into(),
             code: self.code,
@@ -46,11 +47,95 @@ impl ValueError {
     }
 }
 
+/// Which field an error is about.
+///
+/// A dialect that parses a request names the fields it read by their JSON
+/// path ([`Field::Path`]). The domain's operations name the fields they
+/// judge themselves (a password against the tenant's policy, the current
+/// password of a password change, a list position) without knowing the
+/// dialect; each dialect renders those in its own words, so an error can
+/// never carry another dialect's name for a field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// A field of the request, by its JSON path as the caller spelled it
+    /// (`contacts.telephone`, `memberships[0].roles[1]`).
+    Path(String),
+    /// A field of the user, named by the domain.
+    User(UserField),
+    /// The current password a user proves in a change of their own password.
+    CurrentPassword,
+    /// The new password of a change of one's own password.
+    NewPassword,
+    /// The position a list continues from (a cursor or continuation token).
+    Cursor,
+}
+
+impl Field {
+    /// The domain's own name: the path as given, or the domain's camelCase name.
+    pub fn domain_name(&self) -> &str {
+        match self {
+            Field::Path(path) => path,
+            Field::User(field) => field.as_str(),
+            Field::CurrentPassword => "currentPassword",
+            Field::NewPassword => "newPassword",
+            Field::Cursor => "cursor",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.domain_name())
+    }
+}
+
+impl From<&str> for Field {
+    fn from(path: &str) -> Self {
+        Field::Path(path.to_owned())
+    }
+}
+
+impl From<String> for Field {
+    fn from(path: String) -> Self {
+        Field::Path(path)
+    }
+}
+
+impl From<&String> for Field {
+    fn from(path: &String) -> Self {
+        Field::Path(path.clone())
+    }
+}
+
+impl From<UserField> for Field {
+    fn from(field: UserField) -> Self {
+        Field::User(field)
+    }
+}
+
+impl PartialEq<str> for Field {
+    fn eq(&self, other: &str) -> bool {
+        self.domain_name() == other
+    }
+}
+
+impl PartialEq<&str> for Field {
+    fn eq(&self, other: &&str) -> bool {
+        self.domain_name() == *other
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.domain_name())
+    }
+}
+
 /// A rejected value together with the field it was given for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
-    /// The field as the caller named it (a dialect's own name, e.g. `contacts.telephone`).
-    pub field: String,
+    /// The field: a path the dialect named, or a field the domain named.
+    pub field: Field,
     /// A stable, machine-readable code.
     pub code: &'static str,
     /// A sentence for a person.
@@ -78,7 +163,11 @@ impl ValidationErrors {
     }
 
     /// Keep the value of `result`, or record its error under `field`.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, ValueError>) -> Option<T> {
+    pub fn check<T>(
+        &mut self,
+        field: impl Into<Field>,
+        result: Result<T, ValueError>,
+    ) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(error) => {
@@ -92,7 +181,7 @@ impl ValidationErrors {
     /// and is not an error.
     pub fn check_optional<T, I>(
         &mut self,
-        field: &str,
+        field: impl Into<Field>,
         input: Option<I>,
         parse: impl FnOnce(I) -> Result<T, ValueError>,
     ) -> Option<T> {
@@ -104,11 +193,16 @@ impl ValidationErrors {
         self.errors.push(error);
     }
 
+    /// Record all errors of another collection after these.
+    pub fn append(&mut self, other: ValidationErrors) {
+        self.errors.extend(other.errors);
+    }
+
     /// Record all errors of another collection, their field names prefixed
     /// with `prefix.` (for nested objects).
     pub fn extend_nested(&mut self, prefix: &str, other: ValidationErrors) {
         self.errors.extend(other.errors.into_iter().map(|mut e| {
-            e.field = format!("{prefix}.{}", e.field);
+            e.field = Field::Path(format!("{prefix}.{}", e.field));
             e
         }));
     }
@@ -257,6 +351,28 @@ pub enum DomainError {
     /// No valid credentials were presented.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A login named a tenant, user or password that does not match: one
+    /// answer for all three, so a login cannot tell them apart.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A login named no tenant while several exist.
+    #[error("the tenant to log in to must be named: there are {tenants}")]
+    TenantRequired {
+        /// How many tenants there are.
+        tenants: usize,
+    },
+    /// Too many failed attempts for this account: retry later.
+    #[error("too many failed attempts: retry in {retry_after} s")]
+    TooManyAttempts {
+        /// Seconds until the next attempt may succeed.
+        retry_after: u64,
+    },
+    /// Every password-hashing slot stayed busy: retry shortly.
+    #[error("busy: retry in {retry_after} s")]
+    Busy {
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
     /// Something failed that the caller cannot fix; details are in the log.
     #[error("internal error")]
     Internal(#[source] StorageError),

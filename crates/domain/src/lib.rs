@@ -69,6 +69,7 @@ pub mod error;
 pub mod fields;
 pub mod history;
 pub mod password;
+pub mod ports;
 pub mod query;
 pub mod repository;
 pub mod service;
@@ -76,6 +77,8 @@ pub mod tenant;
 pub mod types;
 pub mod user;
 
-pub use error::{DomainError, FieldError, StorageError, UniqueField, ValidationErrors, ValueError};
+pub use error::{
+    DomainError, Field, FieldError, StorageError, UniqueField, ValidationErrors, ValueError,
+};
 pub use fields::UserField;
 pub use user::{AccountChanges, AddressChanges, AppliedChange, NewUser, Patch, User, UserChanges};

@@ -78,6 +78,42 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A password exactly as a request carried it, not yet judged by any policy:
+/// what a command hands the domain, which checks it (with the tenant's
+/// policy and the user's own words) before anything is hashed.
+///
+/// It cannot be printed and is zeroed on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct PlainPassword(String);
+
+impl PlainPassword {
+    /// Wrap the text a request carried.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The text, to check or hash.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Judge it by `policy`, with `context` the words it must not be built from.
+    pub fn check(&self, policy: &PasswordPolicy, context: &[&str]) -> Result<Password, ValueError> {
+        Password::parse(&self.0, policy, context)
+    }
+
+    /// Take it as it is, to check against a stored hash (never to set one).
+    pub fn for_verification(&self) -> Password {
+        Password::for_verification(&self.0)
+    }
+}
+
+impl fmt::Debug for PlainPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainPassword(***)")
+    }
+}
+
 /// A tenant's rules for new passwords.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -89,6 +89,10 @@ pub struct UserUpdate {
     /// Whether the change removes an active administrator, so the store
     /// must check, inside the transaction, that another one remains.
     pub removes_active_admin: bool,
+    /// Whether the change ends every session of the user (it sets a new
+    /// password): the store revokes them in the same transaction, so there
+    /// is no moment when the new password works and an old session too.
+    pub revoke_sessions: bool,
 }
 
 /// The users of all tenants; every operation is scoped to one tenant.
@@ -252,6 +256,27 @@ pub trait AttributeRepository {
             self.list_attributes(tenant)?.into_iter().map(|d| d.name),
         ))
     }
+}
+
+/// Every repository at once: what the request pipeline hands an operation.
+pub trait Repositories:
+    UserRepository
+    + HistoryRepository
+    + TenantRepository
+    + ApiKeyRepository
+    + SessionRepository
+    + AttributeRepository
+{
+}
+
+impl<T> Repositories for T where
+    T: UserRepository
+        + HistoryRepository
+        + TenantRepository
+        + ApiKeyRepository
+        + SessionRepository
+        + AttributeRepository
+{
 }
 
 impl From<CreateUserError> for DomainError {

@@ -200,6 +200,14 @@ impl NewUser {
         }
     }
 
+    /// Words a password must not be built from: the new user's identifiers.
+    pub fn password_context(&self) -> Vec<&str> {
+        let mut words = vec![self.username.as_str(), self.email.as_str()];
+        words.extend(self.first_name.as_ref().map(|n| n.as_str()));
+        words.extend(self.last_name.as_ref().map(|n| n.as_str()));
+        words
+    }
+
     /// The stored user this becomes in `tenant` at `now`, at version 1.
     pub fn into_user(self, tenant: TenantId, now: OffsetDateTime) -> User {
         User {
@@ -470,6 +478,22 @@ pub struct UserChanges {
     pub remarks: Patch<Remarks>,
     /// Wallet address.
     pub wallet_address: Patch<WalletAddress>,
+}
+
+impl UserChanges {
+    /// Words a new password in this change must not be built from: the
+    /// identifiers the change itself sets.
+    pub fn password_context(&self) -> Vec<&str> {
+        let mut words: Vec<&str> = Vec::new();
+        words.extend(self.username.as_ref().map(|u| u.as_str()));
+        words.extend(self.email.as_ref().map(|e| e.as_str()));
+        for name in [&self.first_name, &self.last_name] {
+            if let Patch::Set(name) = name {
+                words.push(name.as_str());
+            }
+        }
+        words
+    }
 }
 
 /// The result of applying a change: the new state and the fields that

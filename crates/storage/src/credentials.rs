@@ -15,7 +15,7 @@ use userhub_domain::repository::{
 use userhub_domain::types::{ApiKeyId, Role, SessionId, TenantId, UserId};
 
 use crate::codec::{from_json, from_micros, micros, opt_from_micros, parse, to_json};
-use crate::connection::{MultiBackend, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
 use crate::error::failure;
 use crate::schema::{api_keys, sessions};
 use crate::store::Store;
@@ -284,15 +284,26 @@ impl SessionRepository for Store {
         at: OffsetDateTime,
     ) -> Result<(), StorageError> {
         write(self, "revoke user sessions", |conn| {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::tenant_id.eq(tenant.to_string()))
-                    .filter(sessions::user_id.eq(user.to_string()))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(Some(micros(at))))
-            .execute(conn)
+            revoke_sessions(conn, &tenant.to_string(), &user.to_string(), micros(at))
         })
         .map(drop)
     }
+}
+
+/// End every open session of a user, inside the caller's transaction (a
+/// password change revokes them in the change's own transaction).
+pub(crate) fn revoke_sessions(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    user: &str,
+    at: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::tenant_id.eq(tenant))
+            .filter(sessions::user_id.eq(user))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(at)))
+    .execute(conn)
 }

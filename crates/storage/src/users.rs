@@ -34,12 +34,12 @@ use userhub_domain::{StorageError, UniqueField, User, UserField};
 use crate::codec::{from_json, from_micros, micros, parse, to_json, version_column, version_value};
 use crate::connection::{AnyConnection, TxError, write_tx};
 use crate::error::{failure, is_foreign_key_violation, is_unique_violation, user_unique_field};
-use crate::list;
 use crate::profile::Profile;
 use crate::schema::{
     tenants, user_attributes, user_history, user_organizations, user_roles, users,
 };
 use crate::store::Store;
+use crate::{credentials, list};
 
 /// A `users` row as read.
 #[derive(Debug, Queryable, Selectable)]
@@ -546,6 +546,9 @@ impl UserRepository for Store {
             diesel::insert_into(user_history::table)
                 .values(&history)
                 .execute(conn)?;
+            if update.revoke_sessions {
+                credentials::revoke_sessions(conn, &tenant, &id, micros(user.updated_at))?;
+            }
             if update.removes_active_admin && list::count_active_admins(conn, &tenant)? == 0 {
                 return Err(TxError::Op(UpdateUserError::LastActiveAdmin));
             }

@@ -373,7 +373,7 @@ async fn api_keys(backend: Backend) {
         .unwrap();
     assert!(record.last_used_at.is_some());
     app.store
-        .revoke_api_key(record.id, userhub_api::blocking::now())
+        .revoke_api_key(record.id, userhub_api::state::now())
         .unwrap();
     let (status, _) = answer(app.post("/v1/users/page", &key, &json!({})).await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

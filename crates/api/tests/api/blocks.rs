@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use userhub_api::auth::secrets;
+use userhub_api::secrets;
 use userhub_domain::repository::ApiKeyRepository;
 use userhub_domain::types::{Role, Status};
 
@@ -354,7 +354,7 @@ async fn every_route_needs_a_valid_key(backend: Backend) {
         .unwrap()
         .id;
     app.store
-        .revoke_api_key(id, userhub_api::blocking::now())
+        .revoke_api_key(id, userhub_api::state::now())
         .unwrap();
     let get_path = format!("{GET_USER}?Id={}", user["itemId"].as_str().unwrap());
     let routes: [(Method, &str, Option<Value>); 4] = [

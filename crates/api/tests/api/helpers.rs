@@ -11,12 +11,12 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::web;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use userhub_api::app::{AppState, build_server, open_store};
-use userhub_api::auth::secrets;
+use userhub_api::app::{build_server, open_store};
 use userhub_api::config::Config;
+use userhub_api::secrets;
+use userhub_api::state::AppState;
 use userhub_domain::credentials::ApiKey;
 use userhub_domain::password::HashParams;
 use userhub_domain::repository::{ApiKeyRepository, TenantRepository, UserRepository};
@@ -178,7 +178,7 @@ pub async fn spawn_app_with(
     };
     let tenant = Tenant::new(
         TenantName::parse("acme").unwrap(),
-        userhub_api::blocking::now(),
+        userhub_api::state::now(),
     );
     store.create_tenant(&tenant).unwrap();
     let mut app = TestApp {
@@ -204,7 +204,7 @@ impl TestApp {
     fn start(&mut self) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         self.address = format!("http://{}", listener.local_addr().unwrap());
-        let state = web::Data::new(AppState::new(self.store.clone(), self.config.clone()).unwrap());
+        let state = AppState::new(self.store.clone(), self.config.clone()).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -257,7 +257,7 @@ impl TestApp {
             key_hash: secret.hash(),
             roles: roles.iter().copied().collect::<BTreeSet<_>>(),
             label: None,
-            created_at: userhub_api::blocking::now(),
+            created_at: userhub_api::state::now(),
             last_used_at: None,
             revoked_at: None,
         };
@@ -267,10 +267,7 @@ impl TestApp {
 
     /// A new tenant.
     pub fn new_tenant(&self, name: &str) -> Tenant {
-        let tenant = Tenant::new(
-            TenantName::parse(name).unwrap(),
-            userhub_api::blocking::now(),
-        );
+        let tenant = Tenant::new(TenantName::parse(name).unwrap(), userhub_api::state::now());
         self.store.create_tenant(&tenant).unwrap();
         tenant
     }

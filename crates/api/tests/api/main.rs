@@ -10,10 +10,10 @@
 mod helpers;
 
 mod auth;
-mod blocks;
-mod cl2c;
+// mod blocks;
+// mod cl2c;
 mod cli;
-mod cross_dialect;
+// mod cross_dialect;
 mod iklim;
-mod nevis;
+// mod nevis;
 mod service;

@@ -5,7 +5,7 @@
 use reqwest::header::{CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use userhub_api::blocking::now;
+use userhub_api::state::now;
 use userhub_domain::UserField;
 use userhub_domain::authz::ActorRef;
 use userhub_domain::history::HistoryEntry;
@@ -365,7 +365,7 @@ async fn bad_credentials_answer_401(backend: Backend) {
     let user = create(&app, &app.admin_key, json!({"loginId": "jane@example.com"})).await;
     let path = user_path(&id_of(&user));
     let revoked = app.key(app.tenant.clone(), &[Role::Admin]);
-    let prefix = userhub_api::auth::secrets::api_key_prefix(&revoked).unwrap();
+    let prefix = userhub_api::secrets::api_key_prefix(&revoked).unwrap();
     let key = app.store.find_api_key_by_prefix(prefix).unwrap().unwrap();
     app.store.revoke_api_key(key.id, now()).unwrap();
 

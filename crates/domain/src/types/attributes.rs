@@ -107,31 +107,16 @@ impl CustomAttributes {
         entries: impl IntoIterator<Item = (String, String)>,
         declared: &DeclaredAttributes,
     ) -> Result<Self, ValidationErrors> {
+        let entries = entries.into_iter().map(|(name, value)| AttributeEntry {
+            path: name.clone(),
+            name,
+            value: Some(value),
+        });
         let mut errors = ValidationErrors::new();
-        let mut map = BTreeMap::new();
-        for (key, raw_value) in entries {
-            let name = match AttributeName::parse(&key) {
-                Ok(name) if declared.contains(&name) => Some(name),
-                Ok(_) => {
-                    errors.push(
-                        ValueError::new(
-                            "undeclared_attribute",
-                            "is not a declared attribute of this tenant",
-                        )
-                        .at(key.as_str()),
-                    );
-                    None
-                }
-                Err(error) => {
-                    errors.push(error.at(key.as_str()));
-                    None
-                }
-            };
-            let value = errors.check(&key, AttributeValue::parse(&raw_value));
-            if let (Some(name), Some(value)) = (name, value) {
-                map.insert(name, value);
-            }
-        }
+        let map = entries
+            .filter_map(|entry| judge(&mut errors, &entry, declared))
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
         errors.into_result().map(|()| Self(map))
     }
 
@@ -165,6 +150,92 @@ impl CustomAttributes {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+}
+
+/// One custom attribute as a request gave it: where (its path in the
+/// request, for errors), which, and the value to set (`None` removes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeEntry {
+    /// The entry's place in the request, as the dialect names it
+    /// (`properties.color`), so an error points at what the caller sent.
+    pub path: String,
+    /// The attribute's name, as given.
+    pub name: String,
+    /// The value to set, as given; `None` removes the attribute.
+    pub value: Option<String>,
+}
+
+/// Custom attributes as a request gave them, still to be judged against the
+/// tenant's declarations: the operation that receives them loads the
+/// declarations and calls [`AttributeInput::resolve`], the one place where
+/// the "declared first" rule lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttributeInput {
+    /// Remove every attribute before the entries apply (Nevis's
+    /// `"properties": null`).
+    pub clear: bool,
+    /// The entries, in the order given.
+    pub entries: Vec<AttributeEntry>,
+}
+
+impl AttributeInput {
+    /// Whether the request said nothing about attributes.
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.entries.is_empty()
+    }
+
+    /// The changes these entries make, each name declared and each value
+    /// valid; every bad entry is an error at its own path. With
+    /// [`clear`](Self::clear), every declared name is removed first.
+    pub fn resolve(
+        &self,
+        declared: &DeclaredAttributes,
+    ) -> Result<BTreeMap<AttributeName, Option<AttributeValue>>, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let mut changes: BTreeMap<AttributeName, Option<AttributeValue>> = BTreeMap::new();
+        if self.clear {
+            changes.extend(declared.iter().map(|name| (name.clone(), None)));
+        }
+        for entry in &self.entries {
+            if let Some((name, value)) = judge(&mut errors, entry, declared) {
+                changes.insert(name, value);
+            }
+        }
+        errors.into_result().map(|()| changes)
+    }
+}
+
+/// The rule for one entry: a valid name the tenant declared, and a valid
+/// value (or a removal). Records every problem of the entry.
+fn judge(
+    errors: &mut ValidationErrors,
+    entry: &AttributeEntry,
+    declared: &DeclaredAttributes,
+) -> Option<(AttributeName, Option<AttributeValue>)> {
+    let name = match AttributeName::parse(&entry.name) {
+        Ok(name) if declared.contains(&name) => Some(name),
+        Ok(_) => {
+            errors.push(
+                ValueError::new(
+                    "undeclared_attribute",
+                    "is not a declared attribute of this tenant",
+                )
+                .at(entry.path.as_str()),
+            );
+            None
+        }
+        Err(error) => {
+            errors.push(error.at(entry.path.as_str()));
+            None
+        }
+    };
+    let value = match &entry.value {
+        None => Some(None),
+        Some(raw) => errors
+            .check(entry.path.as_str(), AttributeValue::parse(raw))
+            .map(Some),
+    };
+    Some((name?, value?))
 }
 
 #[cfg(test)]
@@ -256,7 +327,7 @@ mod tests {
         let found: Vec<(&str, &str)> = errors
             .errors()
             .iter()
-            .map(|e| (e.field.as_str(), e.code))
+            .map(|e| (e.field.domain_name(), e.code))
             .collect();
         assert_eq!(
             found,

@@ -80,7 +80,7 @@ pub fn check_one_per_organization(
 /// let refused = memberships_by_organization(vec![a.clone(), b, a]);
 /// let fields: Vec<String> = refused
 ///     .err()
-///     .map(|errors| errors.into_iter().map(|e| e.field).collect())
+///     .map(|errors| errors.into_iter().map(|e| e.field.to_string()).collect())
 ///     .unwrap_or_default();
 /// assert_eq!(fields, ["memberships[2].organization"]);
 /// # Ok(())
@@ -182,7 +182,11 @@ mod tests {
         assert!(memberships_by_organization(Vec::new()).unwrap().is_empty());
         let errors = memberships_by_organization(vec![bare("a"), bare("b"), bare("a"), bare("b")])
             .unwrap_err();
-        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        let fields: Vec<&str> = errors
+            .errors()
+            .iter()
+            .map(|e| e.field.domain_name())
+            .collect();
         assert_eq!(
             fields,
             ["memberships[2].organization", "memberships[3].organization"]

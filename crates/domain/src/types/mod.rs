@@ -25,7 +25,9 @@ mod timezone;
 
 pub use account::Account;
 pub use address::Address;
-pub use attributes::{AttributeName, CustomAttributes, DeclaredAttributes};
+pub use attributes::{
+    AttributeEntry, AttributeInput, AttributeName, CustomAttributes, DeclaredAttributes,
+};
 pub use birth_date::BirthDate;
 pub use country::CountryCode;
 pub use enums::{AccountType, Gender, Role, Status, SubscriptionPlan};

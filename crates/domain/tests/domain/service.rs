@@ -4,13 +4,17 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use userhub_domain::auth::TokenLifetimes;
 use userhub_domain::authz::{Actor, Principal};
 use userhub_domain::history::HistoryEntry;
+use userhub_domain::ports::Ctx;
 use userhub_domain::query::{UserPage, UserQuery};
+use userhub_domain::repository::{AttributeRepository, DefineAttributeError, TenantRepository};
 use userhub_domain::repository::{
     CreateUserError, ListUsersError, PurgeUserError, UpdateUserError, UserRepository, UserUpdate,
 };
-use userhub_domain::service::{self, UpdateRequest};
+use userhub_domain::service::{self, CreateUser, UpdateUser};
+use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
 use userhub_domain::types::{
     AddressLine, ApiKeyId, EmailKey, Membership, OrganizationId, Role, TenantId, UserId,
     UsernameKey,
@@ -20,7 +24,7 @@ use userhub_domain::{
     AddressChanges, DomainError, NewUser, Patch, StorageError, User, UserChanges,
 };
 
-use crate::support::{now, user};
+use crate::support::{CountingHasher, CountingThrottle, now, user};
 
 /// One stored user. `race`, when set, is a change another writer lands
 /// between the operation's read and its write (once).
@@ -102,6 +106,46 @@ impl UserRepository for Memory {
     }
 }
 
+impl TenantRepository for Memory {
+    fn create_tenant(
+        &self,
+        _: &Tenant,
+    ) -> Result<(), userhub_domain::repository::CreateTenantError> {
+        Ok(())
+    }
+    fn get_tenant(&self, _: TenantId) -> Result<Option<Tenant>, StorageError> {
+        Ok(None)
+    }
+    fn find_tenant_by_name(&self, _: &TenantName) -> Result<Option<Tenant>, StorageError> {
+        Ok(None)
+    }
+    fn list_tenants(&self) -> Result<Vec<Tenant>, StorageError> {
+        Ok(Vec::new())
+    }
+}
+
+impl AttributeRepository for Memory {
+    fn define_attribute(&self, _: &AttributeDefinition) -> Result<(), DefineAttributeError> {
+        Ok(())
+    }
+    fn list_attributes(&self, _: TenantId) -> Result<Vec<AttributeDefinition>, StorageError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Run `f` with a context over `repo`.
+fn with_ctx<T>(repo: &Memory, f: impl FnOnce(&Ctx<'_, Memory>) -> T) -> T {
+    let hasher = CountingHasher::default();
+    let throttle = CountingThrottle::default();
+    f(&Ctx {
+        repo,
+        hasher: &hasher,
+        throttle: &throttle,
+        tokens: TokenLifetimes::default(),
+        now: now(),
+    })
+}
+
 fn admin(tenant: TenantId) -> Actor {
     Actor {
         tenant,
@@ -116,7 +160,9 @@ fn bare(org: &str) -> Membership {
 
 fn refused_fields(error: DomainError) -> Vec<String> {
     match error {
-        DomainError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+        DomainError::Validation(errors) => {
+            errors.into_iter().map(|e| e.field.to_string()).collect()
+        }
         other => panic!("not a validation error: {other:?}"),
     }
 }
@@ -135,21 +181,25 @@ fn a_user_holds_one_membership_per_organization() {
     let base = user(tenant, "target", &[Role::StandardUser]);
     let mut new = NewUser::new(base.username.clone(), base.email.clone());
     new.memberships = vec![bare("org_1"), bare("org_2"), bare("org_1")];
-    let error = service::create_user(&repo, &admin(tenant), new, None, now()).unwrap_err();
+    let error = with_ctx(&repo, |ctx| {
+        service::create_user(ctx, &admin(tenant), CreateUser::new(new))
+    })
+    .unwrap_err();
     assert_eq!(refused_fields(error), ["memberships[2].organization"]);
     assert_eq!(*repo.writes.borrow(), 0);
 
     let (repo, target) = stored(tenant);
-    let request = UpdateRequest {
-        id: target.id,
-        changes: UserChanges {
+    let request = UpdateUser::new(
+        target.id,
+        UserChanges {
             memberships: Some(vec![bare("org_1"), bare("org_1")]),
             ..UserChanges::default()
         },
-        expected_version: None,
-        comment: None,
-    };
-    let error = service::update_user(&repo, &admin(tenant), &request, now()).unwrap_err();
+    );
+    let error = with_ctx(&repo, |ctx| {
+        service::update_user(ctx, &admin(tenant), request)
+    })
+    .unwrap_err();
     assert_eq!(refused_fields(error), ["memberships[1].organization"]);
     assert_eq!(*repo.writes.borrow(), 0);
 }
@@ -169,9 +219,9 @@ fn part_wise_changes_without_a_version_keep_a_concurrent_change() {
         memberships: Some(vec![bare("org_1")]),
         ..UserChanges::default()
     });
-    let request = UpdateRequest {
-        id: target.id,
-        changes: UserChanges {
+    let request = UpdateUser::new(
+        target.id,
+        UserChanges {
             address: AddressChanges {
                 city: Patch::Set(AddressLine::parse("Bern").unwrap()),
                 ..AddressChanges::default()
@@ -180,10 +230,11 @@ fn part_wise_changes_without_a_version_keep_a_concurrent_change() {
             add_memberships: vec![bare("org_2")],
             ..UserChanges::default()
         },
-        expected_version: None,
-        comment: None,
-    };
-    let updated = service::update_user(&repo, &admin(tenant), &request, now()).unwrap();
+    );
+    let updated = with_ctx(&repo, |ctx| {
+        service::update_user(ctx, &admin(tenant), request.clone())
+    })
+    .unwrap();
     assert_eq!(updated.version, 3);
     assert_eq!(updated.address.street.unwrap().as_str(), "Main");
     assert_eq!(updated.address.city.unwrap().as_str(), "Bern");
@@ -197,12 +248,15 @@ fn part_wise_changes_without_a_version_keep_a_concurrent_change() {
         mfa_enabled: Some(true),
         ..UserChanges::default()
     });
-    let versioned = UpdateRequest {
+    let versioned = UpdateUser {
         expected_version: Some(target.version),
         id: target.id,
         ..request
     };
-    let error = service::update_user(&repo, &admin(tenant), &versioned, now()).unwrap_err();
+    let error = with_ctx(&repo, |ctx| {
+        service::update_user(ctx, &admin(tenant), versioned)
+    })
+    .unwrap_err();
     assert!(matches!(
         error,
         DomainError::StaleVersion {

@@ -2,8 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::cell::{Cell, RefCell};
+
 use time::OffsetDateTime;
-use userhub_domain::password::{HashParams, Password, hash_password};
+use userhub_domain::password::{HashParams, Password, PasswordHash, Verification, hash_password};
+use userhub_domain::ports::{HashError, LoginThrottle, PasswordHasher, ThrottleKey};
 use userhub_domain::types::*;
 use userhub_domain::{AddressChanges, NewUser, Patch, User, UserChanges, UserField};
 
@@ -102,4 +105,51 @@ pub fn change_of(field: UserField) -> UserChanges {
         }
     }
     c
+}
+
+/// A hasher with cheap parameters that counts its work, so a test can tell
+/// whether an operation hashed before it refused.
+#[derive(Default)]
+pub struct CountingHasher {
+    pub hashes: Cell<usize>,
+    pub verifications: Cell<usize>,
+}
+
+impl PasswordHasher for CountingHasher {
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.hashes.set(self.hashes.get() + 1);
+        hash_password(password, &FAST).map_err(|e| HashError::Failed(e.message))
+    }
+
+    fn verify(
+        &self,
+        stored: Option<&PasswordHash>,
+        password: &Password,
+    ) -> Result<Verification, HashError> {
+        self.verifications.set(self.verifications.get() + 1);
+        Ok(stored.map_or(Verification::Mismatch, |hash| hash.verify(password, &FAST)))
+    }
+}
+
+/// Failed attempts, counted in memory; refuses after three.
+#[derive(Default)]
+pub struct CountingThrottle {
+    pub failures: RefCell<std::collections::BTreeMap<ThrottleKey, u32>>,
+}
+
+impl LoginThrottle for CountingThrottle {
+    fn check(&self, key: &ThrottleKey) -> Result<(), u64> {
+        match self.failures.borrow().get(key) {
+            Some(n) if *n >= 3 => Err(60),
+            _ => Ok(()),
+        }
+    }
+
+    fn record_failure(&self, key: &ThrottleKey) {
+        *self.failures.borrow_mut().entry(key.clone()).or_default() += 1;
+    }
+
+    fn record_success(&self, key: &ThrottleKey) {
+        self.failures.borrow_mut().remove(key);
+    }
 }

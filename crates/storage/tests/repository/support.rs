@@ -192,5 +192,6 @@ pub fn change(current: &User, changes: &userhub_domain::UserChanges) -> UserUpda
         user: next,
         expected_version: current.version,
         history,
+        revoke_sessions: false,
     }
 }

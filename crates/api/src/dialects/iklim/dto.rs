@@ -1,28 +1,26 @@
 //! iklim's request and response shapes, and their conversions into the
-//! domain's commands (collecting every field error at once) and back.
+//! domain's commands (every field error collected at once) and back.
 //!
-//! Every request field is optional in the Rust type, so that a missing
-//! required field is reported as a field error next to the others rather
-//! than as the first serde failure. Unknown fields (iklim's own `empty`
-//! among them) are ignored.
+//! Unknown fields (iklim's own `empty` among them) are ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use userhub_domain::ValidationErrors;
+use userhub_domain::auth::ChangeOwnPassword;
 use userhub_domain::error::ValueError;
-use userhub_domain::password::{Password, PasswordPolicy};
 use userhub_domain::query::{
     PageRequest as DomainPage, Sort, SortDirection, SortField, UserFilter, UserQuery,
 };
+use userhub_domain::service::{CreateUser, ListUsers, UpdateUser};
 use userhub_domain::types::{Email, Locale, PersonName, Role, Status, TimeZone, UserId, Username};
-use userhub_domain::user::{NewUser, Patch, User, UserChanges};
+use userhub_domain::user::{NewUser, User, UserChanges};
 use utoipa::ToSchema;
 
-use crate::dialects::SecretText;
-use crate::users::{CreateUser, UpdateUser};
+use crate::toolkit::fields::{finish, shape};
+use crate::toolkit::{Failure, In, SecretText};
 
 // ---------------------------------------------------------------- schemas
 
@@ -98,90 +96,96 @@ fn list_or_string_schema(description: &str, example: &str) -> utoipa::openapi::s
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUserRequest {
-    /// The user's e-mail address, which is also their username. Required.
-    #[schema(example = "name@domain.com")]
-    pub username: Option<String>,
+    /// The user's e-mail address, which is also their username.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "name@domain.com")]
+    pub username: In<String>,
     /// The password (write-only; never returned). Checked against the
     /// tenant's policy: at least 8 characters and hard to guess.
+    #[serde(default)]
     #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd")]
-    pub password: Option<SecretText>,
-    /// First name. Required.
-    #[schema(example = "John")]
-    pub first_name: Option<String>,
+    pub password: In<SecretText>,
+    /// First name.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "John")]
+    pub first_name: In<String>,
     /// Middle name.
-    #[schema(example = "Bob")]
-    pub mid_name: Option<String>,
-    /// Last name. Required.
-    #[schema(example = "Doe")]
-    pub last_name: Option<String>,
-    /// Locale, `tr_TR` or `tr-TR`. Required.
-    #[schema(example = "tr_TR")]
-    pub locale: Option<String>,
-    /// IANA time zone. Required.
-    #[schema(example = "Europe/Istanbul")]
-    pub timezone: Option<String>,
-    /// Roles. Required.
-    #[schema(schema_with = roles_input_schema)]
-    pub roles: Option<Value>,
-    /// Status. Required.
-    #[schema(schema_with = status_input_schema)]
-    pub status: Option<Value>,
-}
-
-/// Deserialize a field that may be absent (`None`), `null` (`Some(None)`)
-/// or a value.
-fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "Bob")]
+    pub mid_name: In<String>,
+    /// Last name.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "Doe")]
+    pub last_name: In<String>,
+    /// Locale, `tr_TR` or `tr-TR`.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "tr_TR")]
+    pub locale: In<String>,
+    /// IANA time zone.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "Europe/Istanbul")]
+    pub timezone: In<String>,
+    /// Roles.
+    #[serde(default)]
+    #[schema(required = true, schema_with = roles_input_schema)]
+    pub roles: In<Value>,
+    /// Status.
+    #[serde(default)]
+    #[schema(required = true, schema_with = status_input_schema)]
+    pub status: In<Value>,
 }
 
 /// The body of `PATCH /v1/users/update`. Absent fields are left alone;
-/// `null` removes the value of a name, locale or time zone.
+/// `null` removes the value of a name, locale or time zone (the username,
+/// password, roles and status cannot be removed).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateUserRequest {
-    /// The user to change. Required.
-    #[schema(example = "88a52d74-ebee-49a4-9631-cfe492f4bf53")]
-    pub user_id: Option<String>,
+    /// The user to change.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, format = Uuid, example = "88a52d74-ebee-49a4-9631-cfe492f4bf53")]
+    pub user_id: In<String>,
     /// New e-mail address, which is also the username (both change). The
     /// user themselves, a POWER_USER or an ADMIN.
-    #[schema(example = "new.name@domain.com")]
-    pub username: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "new.name@domain.com")]
+    pub username: In<String>,
     /// New password. ADMIN only.
+    #[serde(default)]
     #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd")]
-    pub password: Option<SecretText>,
+    pub password: In<SecretText>,
     /// New first name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, nullable)]
-    pub first_name: Option<Option<String>>,
+    pub first_name: In<String>,
     /// New middle name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, nullable)]
-    pub mid_name: Option<Option<String>>,
+    pub mid_name: In<String>,
     /// New last name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, nullable)]
-    pub last_name: Option<Option<String>>,
+    pub last_name: In<String>,
     /// New locale.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, nullable, example = "tr_TR")]
-    pub locale: Option<Option<String>>,
+    pub locale: In<String>,
     /// New time zone.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, nullable, example = "Europe/Istanbul")]
-    pub timezone: Option<Option<String>>,
+    pub timezone: In<String>,
     /// New roles. ADMIN only.
+    #[serde(default)]
     #[schema(schema_with = roles_input_schema)]
-    pub roles: Option<Value>,
+    pub roles: In<Value>,
     /// New status. ADMIN only.
+    #[serde(default)]
     #[schema(schema_with = status_input_schema)]
-    pub status: Option<Value>,
+    pub status: In<Value>,
     /// Sent by iklim's clients; accepted and ignored.
-    #[allow(dead_code)]
-    pub empty: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub empty: In<Value>,
 }
 
 /// The body of `POST /v1/users/page`.
@@ -189,37 +193,48 @@ pub struct UpdateUserRequest {
 #[serde(rename_all = "camelCase")]
 pub struct PageRequest {
     /// Only users holding at least one of these roles.
+    #[serde(default)]
     #[schema(schema_with = roles_input_schema)]
-    pub roles: Option<Value>,
+    pub roles: In<Value>,
     /// Only users with one of these statuses (DELETED users are never listed).
+    #[serde(default)]
     #[schema(schema_with = statuses_filter_schema)]
-    pub status: Option<Value>,
-    /// The order: one field (`createdAt`, `updatedAt`, `username`) and its
-    /// direction (`asc` or `desc`). Default `{"createdAt": "asc"}`.
+    pub status: In<Value>,
+    /// The order: one field (`createdAt`, `updatedAt`, `username`, `email`)
+    /// and its direction (`asc` or `desc`). Default `{"createdAt": "asc"}`.
+    #[serde(default)]
     #[schema(value_type = Option<Object>, example = json!({"createdAt": "desc"}))]
-    pub sort_by: Option<BTreeMap<String, String>>,
+    pub sort_by: In<Map<String, Value>>,
     /// The page, counting from 0. Default 0.
-    #[schema(example = 0)]
-    pub page_number: Option<u64>,
+    #[serde(default)]
+    #[schema(value_type = Option<u64>, minimum = 0, example = 0)]
+    pub page_number: In<u64>,
     /// Users per page, 1 to 100. Default 20.
-    #[schema(example = 20)]
-    pub page_size: Option<u32>,
+    #[serde(default)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
+    pub page_size: In<u64>,
     /// Whether each user carries its `account`. Default false.
-    pub include_account: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub include_account: In<bool>,
 }
 
 /// The body of `POST /v1/users/change-password`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
-    /// The user; must be the caller. Required.
-    pub user_id: Option<String>,
-    /// The current password. Required.
-    #[schema(value_type = Option<String>, format = Password)]
-    pub old_password: Option<SecretText>,
-    /// The new password. Required.
-    #[schema(value_type = Option<String>, format = Password)]
-    pub new_password: Option<SecretText>,
+    /// The user; must be the caller.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, format = Uuid)]
+    pub user_id: In<String>,
+    /// The current password.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
+    pub old_password: In<SecretText>,
+    /// The new password.
+    #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
+    pub new_password: In<SecretText>,
 }
 
 /// The body of `POST /v1/auth/login`.
@@ -227,11 +242,13 @@ pub struct ChangePasswordRequest {
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
     /// The username (or e-mail address).
-    #[schema(example = "name@domain.com")]
-    pub username: Option<String>,
+    #[serde(default)]
+    #[schema(required = true, value_type = String, example = "name@domain.com")]
+    pub username: In<String>,
     /// The password.
-    #[schema(value_type = Option<String>, format = Password)]
-    pub password: Option<SecretText>,
+    #[serde(default)]
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password: In<SecretText>,
 }
 
 /// The body of `POST /v1/auth/refresh`.
@@ -239,8 +256,9 @@ pub struct LoginRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     /// The refresh token of the last login or refresh.
-    #[schema(value_type = Option<String>)]
-    pub refresh_token: Option<SecretText>,
+    #[serde(default)]
+    #[schema(required = true, value_type = String)]
+    pub refresh_token: In<SecretText>,
 }
 
 // ---------------------------------------------------------------- responses
@@ -250,7 +268,7 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase")]
 pub struct UserResponse {
     /// The user's id.
-    #[schema(example = "8e94a551-5b86-40ba-ae55-b019dee5cc25")]
+    #[schema(format = Uuid, example = "8e94a551-5b86-40ba-ae55-b019dee5cc25")]
     pub user_id: String,
     /// The username (an e-mail address for users created through iklim).
     #[schema(example = "name@domain.com")]
@@ -287,18 +305,20 @@ pub struct UserResponse {
 #[serde(rename_all = "camelCase")]
 pub struct AccountResponse {
     /// The account's id (the user's id: one account per user).
+    #[schema(format = Uuid)]
     pub id: String,
     /// The user's id.
+    #[schema(format = Uuid)]
     pub user_id: String,
     /// `INDIVIDUAL` or `ORGANIZATION`.
     #[serde(rename = "type")]
     #[schema(example = "INDIVIDUAL")]
     pub account_type: String,
     /// When the user was created (RFC 3339).
-    #[schema(example = "2023-11-07T05:31:56Z")]
+    #[schema(format = DateTime, example = "2023-11-07T05:31:56Z")]
     pub created_at: String,
     /// When the user last changed (RFC 3339).
-    #[schema(example = "2023-11-07T05:31:56Z")]
+    #[schema(format = DateTime, example = "2023-11-07T05:31:56Z")]
     pub updated_at: String,
     /// Mobile phone number (E.164).
     pub mobile_phone_number: Option<String>,
@@ -432,57 +452,45 @@ fn list_items(value: &Value) -> Result<Vec<String>, ValueError> {
     Ok(items.into_iter().filter(|i| !i.trim().is_empty()).collect())
 }
 
-fn parse_roles(value: &Value) -> Result<BTreeSet<Role>, ValueError> {
-    let items = list_items(value)?;
-    if items.is_empty() {
-        return Err(ValueError::new("required", "at least one role is required"));
-    }
-    items
-        .iter()
-        .map(|item| {
-            Role::parse(item).map_err(|e| {
-                ValueError::new(e.code, format!("`{item}` is not a role: {}", e.message))
-            })
-        })
-        .collect()
-}
-
-fn parse_statuses(value: &Value) -> Result<BTreeSet<Status>, ValueError> {
+fn each<T: Ord>(
+    value: &Value,
+    parse: fn(&str) -> Result<T, ValueError>,
+    what: &str,
+) -> Result<BTreeSet<T>, ValueError> {
     list_items(value)?
         .iter()
         .map(|item| {
-            Status::parse(item).map_err(|e| {
-                ValueError::new(e.code, format!("`{item}` is not a status: {}", e.message))
+            parse(item).map_err(|e| {
+                ValueError::new(
+                    e.code,
+                    format!("holds a value that is not {what}: {}", e.message),
+                )
             })
         })
         .collect()
 }
 
+fn parse_roles(value: &Value) -> Result<BTreeSet<Role>, ValueError> {
+    let roles = each(value, Role::parse, "a role")?;
+    if roles.is_empty() {
+        return Err(ValueError::new("required", "at least one role is required"));
+    }
+    Ok(roles)
+}
+
+fn parse_statuses(value: &Value) -> Result<BTreeSet<Status>, ValueError> {
+    each(value, Status::parse, "a status")
+}
+
 fn parse_status(value: &Value) -> Result<Status, ValueError> {
-    let statuses = parse_statuses(value)?;
-    let mut iter = statuses.into_iter();
-    match (iter.next(), iter.next()) {
+    let mut statuses = parse_statuses(value)?.into_iter();
+    match (statuses.next(), statuses.next()) {
         (Some(status), None) => Ok(status),
         (None, _) => Err(ValueError::required()),
         (Some(_), Some(_)) => Err(ValueError::new(
             "too_many_values",
             "must be exactly one status",
         )),
-    }
-}
-
-fn required<T>(
-    errors: &mut ValidationErrors,
-    field: &str,
-    input: Option<String>,
-    parse: impl FnOnce(&str) -> Result<T, ValueError>,
-) -> Option<T> {
-    match input {
-        Some(raw) => errors.check(field, parse(&raw)),
-        None => {
-            errors.push(ValueError::required().at(field));
-            None
-        }
     }
 }
 
@@ -494,134 +502,179 @@ fn username_and_email(raw: &str) -> Result<(Username, Email), ValueError> {
     Ok((username, email))
 }
 
-fn patch<T>(
+/// A value read with `parse` from a raw JSON value (roles, status).
+fn value_of<T>(
     errors: &mut ValidationErrors,
-    field: &str,
-    input: Option<Option<String>>,
-    parse: impl FnOnce(&str) -> Result<T, ValueError>,
-) -> Patch<T> {
-    match input {
-        None => Patch::Leave,
-        Some(None) => Patch::Clear,
-        Some(Some(raw)) => errors
-            .check(field, parse(&raw))
-            .map_or(Patch::Leave, Patch::Set),
+    path: &str,
+    value: Option<Value>,
+    parse: fn(&Value) -> Result<T, ValueError>,
+) -> Option<T> {
+    value.and_then(|v| errors.check(path, parse(&v)))
+}
+
+/// `POST /v1/users/create` as the domain's command.
+pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
+    let dto: CreateUserRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let password = dto.password.optional(&mut errors, "password");
+    let ids = dto
+        .username
+        .parse_required(&mut errors, "username", username_and_email);
+    let first_name = dto
+        .first_name
+        .parse_required(&mut errors, "firstName", PersonName::parse);
+    let middle_name = dto
+        .mid_name
+        .parse_optional(&mut errors, "midName", PersonName::parse);
+    let last_name = dto
+        .last_name
+        .parse_required(&mut errors, "lastName", PersonName::parse);
+    let locale = dto
+        .locale
+        .parse_required(&mut errors, "locale", Locale::parse);
+    let time_zone = dto
+        .timezone
+        .parse_required(&mut errors, "timezone", TimeZone::parse);
+    let roles = dto.roles.required(&mut errors, "roles");
+    let roles = value_of(&mut errors, "roles", roles, parse_roles);
+    let status = dto.status.required(&mut errors, "status");
+    let status = value_of(&mut errors, "status", status, parse_status);
+    let (
+        Some((username, email)),
+        Some(first_name),
+        Some(last_name),
+        Some(locale),
+        Some(time_zone),
+        Some(roles),
+        Some(status),
+    ) = (ids, first_name, last_name, locale, time_zone, roles, status)
+    else {
+        return Err(errors.into());
+    };
+    let mut user = NewUser::new(username, email);
+    user.first_name = Some(first_name);
+    user.middle_name = middle_name;
+    user.last_name = Some(last_name);
+    user.locale = Some(locale);
+    user.time_zone = Some(time_zone);
+    user.roles = roles;
+    user.status = status;
+    Ok(CreateUser {
+        password: password.map(SecretText::into_password),
+        errors,
+        ..CreateUser::new(user)
+    })
+}
+
+/// `PATCH /v1/users/update` as the domain's command.
+pub fn update_command(body: Map<String, Value>) -> Result<UpdateUser, Failure> {
+    let dto: UpdateUserRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let id = dto
+        .user_id
+        .parse_required(&mut errors, "userId", UserId::parse);
+    let mut changes = UserChanges::default();
+    if let Some((username, email)) =
+        dto.username
+            .parse_not_null(&mut errors, "username", username_and_email)
+    {
+        changes.username = Some(username);
+        changes.email = Some(email);
     }
+    let password = dto.password.not_null(&mut errors, "password");
+    changes.first_name = dto
+        .first_name
+        .parse_patch(&mut errors, "firstName", PersonName::parse);
+    changes.middle_name = dto
+        .mid_name
+        .parse_patch(&mut errors, "midName", PersonName::parse);
+    changes.last_name = dto
+        .last_name
+        .parse_patch(&mut errors, "lastName", PersonName::parse);
+    changes.locale = dto.locale.parse_patch(&mut errors, "locale", Locale::parse);
+    changes.time_zone = dto
+        .timezone
+        .parse_patch(&mut errors, "timezone", TimeZone::parse);
+    let roles = dto.roles.not_null(&mut errors, "roles");
+    changes.roles = value_of(&mut errors, "roles", roles, parse_roles);
+    let status = dto.status.not_null(&mut errors, "status");
+    changes.status = value_of(&mut errors, "status", status, parse_status);
+    let Some(id) = id else {
+        return Err(errors.into());
+    };
+    Ok(UpdateUser {
+        password: password.map(SecretText::into_password),
+        errors,
+        ..UpdateUser::new(id, changes)
+    })
 }
 
-fn context_of<'a>(words: &[&'a Option<String>]) -> Vec<&'a str> {
-    words
-        .iter()
-        .filter_map(|w| w.as_deref())
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-impl TryFrom<(CreateUserRequest, &PasswordPolicy)> for CreateUser {
-    type Error = ValidationErrors;
-
-    fn try_from((dto, policy): (CreateUserRequest, &PasswordPolicy)) -> Result<Self, Self::Error> {
-        let mut errors = ValidationErrors::new();
-        let context = context_of(&[&dto.username, &dto.first_name, &dto.last_name]);
-        let password = dto
-            .password
-            .as_ref()
-            .and_then(|p| errors.check("password", Password::parse(p.expose(), policy, &context)));
-        let ids = required(&mut errors, "username", dto.username, username_and_email);
-        let first_name = required(&mut errors, "firstName", dto.first_name, PersonName::parse);
-        let middle_name = errors.check_optional("midName", dto.mid_name, |m| PersonName::parse(&m));
-        let last_name = required(&mut errors, "lastName", dto.last_name, PersonName::parse);
-        let locale = required(&mut errors, "locale", dto.locale, Locale::parse);
-        let time_zone = required(&mut errors, "timezone", dto.timezone, TimeZone::parse);
-        let roles = match &dto.roles {
-            Some(value) => errors.check("roles", parse_roles(value)),
-            None => {
-                errors.push(ValueError::required().at("roles"));
-                None
-            }
-        };
-        let status = match &dto.status {
-            Some(value) => errors.check("status", parse_status(value)),
-            None => {
-                errors.push(ValueError::required().at("status"));
-                None
-            }
-        };
-        errors.clone().into_result()?;
-        match (ids, first_name, last_name, locale, time_zone, roles, status) {
-            (
-                Some((username, email)),
-                Some(first_name),
-                Some(last_name),
-                Some(locale),
-                Some(time_zone),
-                Some(roles),
-                Some(status),
-            ) => {
-                let mut new = NewUser::new(username, email);
-                new.first_name = Some(first_name);
-                new.middle_name = middle_name;
-                new.last_name = Some(last_name);
-                new.locale = Some(locale);
-                new.time_zone = Some(time_zone);
-                new.roles = roles;
-                new.status = status;
-                Ok(CreateUser { new, password })
-            }
-            // Unreachable: every None above recorded an error.
-            _ => Err(errors),
-        }
-    }
-}
-
-impl TryFrom<(UpdateUserRequest, &PasswordPolicy)> for UpdateUser {
-    type Error = ValidationErrors;
-
-    fn try_from((dto, policy): (UpdateUserRequest, &PasswordPolicy)) -> Result<Self, Self::Error> {
-        let mut errors = ValidationErrors::new();
-        let first = dto.first_name.clone().flatten();
-        let last = dto.last_name.clone().flatten();
-        let context = context_of(&[&dto.username, &first, &last]);
-        let password = dto
-            .password
-            .as_ref()
-            .and_then(|p| errors.check("password", Password::parse(p.expose(), policy, &context)));
-        let id = required(&mut errors, "userId", dto.user_id, UserId::parse);
-        let mut changes = UserChanges::default();
-        if let Some(raw) = dto.username
-            && let Some((username, email)) = errors.check("username", username_and_email(&raw))
-        {
-            changes.username = Some(username);
-            changes.email = Some(email);
-        }
-        changes.first_name = patch(&mut errors, "firstName", dto.first_name, PersonName::parse);
-        changes.middle_name = patch(&mut errors, "midName", dto.mid_name, PersonName::parse);
-        changes.last_name = patch(&mut errors, "lastName", dto.last_name, PersonName::parse);
-        changes.locale = patch(&mut errors, "locale", dto.locale, Locale::parse);
-        changes.time_zone = patch(&mut errors, "timezone", dto.timezone, TimeZone::parse);
-        if let Some(value) = &dto.roles {
-            changes.roles = errors.check("roles", parse_roles(value));
-        }
-        if let Some(value) = &dto.status {
-            changes.status = errors.check("status", parse_status(value));
-        }
-        errors.clone().into_result()?;
-        let id = id.ok_or(errors)?;
-        Ok(UpdateUser {
+/// `POST /v1/users/change-password` as the domain's command.
+pub fn change_password_command(body: Map<String, Value>) -> Result<ChangeOwnPassword, Failure> {
+    let dto: ChangePasswordRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let id = dto
+        .user_id
+        .parse_required(&mut errors, "userId", UserId::parse);
+    let current = dto.old_password.required(&mut errors, "oldPassword");
+    let new = dto.new_password.required(&mut errors, "newPassword");
+    finish(errors)?;
+    match (id, current, new) {
+        (Some(id), Some(current), Some(new)) => Ok(ChangeOwnPassword {
             id,
-            changes,
-            password,
-            expected_version: None,
-            comment: None,
-        })
+            current: current.into_password(),
+            new: new.into_password(),
+        }),
+        // Unreachable: each `None` recorded an error.
+        _ => Err(ValidationErrors::new().into()),
     }
 }
 
-/// A page request as the domain's query, with what the response echoes.
+/// A login's username and password.
+pub fn login_fields(
+    body: Map<String, Value>,
+) -> Result<(String, userhub_domain::password::PlainPassword), Failure> {
+    let dto: LoginRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let username = dto
+        .username
+        .blank_as_null()
+        .required(&mut errors, "username");
+    let password = dto
+        .password
+        .required(&mut errors, "password")
+        .filter(|p| !p.expose().is_empty());
+    if password.is_none() && errors.errors().iter().all(|e| e.field != "password") {
+        errors.push(ValueError::required().at("password"));
+    }
+    match (username, password) {
+        (Some(username), Some(password)) if errors.is_empty() => {
+            Ok((username, password.into_password()))
+        }
+        _ => Err(errors.into()),
+    }
+}
+
+/// A refresh request's token.
+pub fn refresh_token(body: Map<String, Value>) -> Result<SecretText, Failure> {
+    let dto: RefreshRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let token = dto.refresh_token.required(&mut errors, "refreshToken");
+    token.ok_or_else(|| errors.into())
+}
+
+/// A page request as the domain's command, with what the response echoes.
 #[derive(Debug)]
 pub struct PageQuery {
-    /// The domain's query.
-    pub query: UserQuery,
+    /// The domain's command.
+    pub command: ListUsers,
+    /// What the response repeats of the request.
+    pub echo: PageEcho,
+}
+
+/// What a page's answer repeats of its request.
+#[derive(Debug, Clone, Copy)]
+pub struct PageEcho {
     /// The page number asked for.
     pub page_number: u64,
     /// The page size asked for.
@@ -631,78 +684,72 @@ pub struct PageQuery {
 }
 
 /// The largest page.
-const MAX_PAGE_SIZE: u32 = 100;
+const MAX_PAGE_SIZE: u64 = 100;
 /// The page size when none is asked for.
-const DEFAULT_PAGE_SIZE: u32 = 20;
+const DEFAULT_PAGE_SIZE: u64 = 20;
 
-impl TryFrom<PageRequest> for PageQuery {
-    type Error = ValidationErrors;
-
-    fn try_from(dto: PageRequest) -> Result<Self, Self::Error> {
-        let mut errors = ValidationErrors::new();
-        let mut filter = UserFilter::default();
-        if let Some(value) = &dto.roles
-            && let Some(roles) = errors.check(
-                "roles",
-                list_items(value).and_then(|items| {
-                    items
-                        .iter()
-                        .map(|i| {
-                            Role::parse(i).map_err(|e| {
-                                ValueError::new(
-                                    e.code,
-                                    format!("`{i}` is not a role: {}", e.message),
-                                )
-                            })
-                        })
-                        .collect::<Result<BTreeSet<_>, _>>()
-                }),
-            )
-        {
-            filter.roles = roles;
-        }
-        if let Some(value) = &dto.status
-            && let Some(statuses) = errors.check("status", parse_statuses(value))
-        {
-            filter.statuses = statuses;
-        }
-        let sort = dto
-            .sort_by
-            .as_ref()
-            .and_then(|sort| errors.check("sortBy", parse_sort(sort)))
-            .unwrap_or_default();
-        let page_size = dto.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            errors.push(
-                ValueError::new("out_of_range", format!("must be 1 to {MAX_PAGE_SIZE}"))
-                    .at("pageSize"),
-            );
-        }
-        let page_number = dto.page_number.unwrap_or(0);
-        let offset = page_number.checked_mul(u64::from(page_size));
-        if offset.is_none() {
-            errors.push(ValueError::new("out_of_range", "is too large").at("pageNumber"));
-        }
-        errors.clone().into_result()?;
-        let offset = offset.ok_or(errors)?;
-        Ok(PageQuery {
-            query: UserQuery {
-                filter,
-                sort,
-                page: DomainPage::Offset {
-                    offset,
-                    limit: page_size,
-                },
-                with_total: true,
+/// `POST /v1/users/page` as the domain's command.
+pub fn page_command(body: Map<String, Value>) -> Result<PageQuery, Failure> {
+    let dto: PageRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let mut filter = UserFilter::default();
+    let roles = dto.roles.optional(&mut errors, "roles");
+    if let Some(roles) = value_of(&mut errors, "roles", roles, |v| {
+        each(v, Role::parse, "a role")
+    }) {
+        filter.roles = roles;
+    }
+    let statuses = dto.status.optional(&mut errors, "status");
+    if let Some(statuses) = value_of(&mut errors, "status", statuses, parse_statuses) {
+        filter.statuses = statuses;
+    }
+    let sort = dto
+        .sort_by
+        .optional(&mut errors, "sortBy")
+        .and_then(|sort| errors.check("sortBy", parse_sort(&sort)))
+        .unwrap_or_default();
+    let page_size = dto
+        .page_size
+        .optional(&mut errors, "pageSize")
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        errors.push(
+            ValueError::new("out_of_range", format!("must be 1 to {MAX_PAGE_SIZE}")).at("pageSize"),
+        );
+    }
+    let page_number = dto
+        .page_number
+        .optional(&mut errors, "pageNumber")
+        .unwrap_or(0);
+    let offset = page_number.checked_mul(page_size);
+    if offset.is_none() {
+        errors.push(ValueError::new("out_of_range", "is too large").at("pageNumber"));
+    }
+    let include_account = dto
+        .include_account
+        .optional(&mut errors, "includeAccount")
+        .unwrap_or(false);
+    finish(errors)?;
+    let page_size = u32::try_from(page_size).unwrap_or(DEFAULT_PAGE_SIZE as u32);
+    Ok(PageQuery {
+        command: ListUsers::new(UserQuery {
+            filter,
+            sort,
+            page: DomainPage::Offset {
+                offset: offset.unwrap_or_default(),
+                limit: page_size,
             },
+            with_total: true,
+        }),
+        echo: PageEcho {
             page_number,
             page_size,
-            include_account: dto.include_account.unwrap_or(false),
-        })
-    }
+            include_account,
+        },
+    })
 }
 
-fn parse_sort(sort: &BTreeMap<String, String>) -> Result<Sort, ValueError> {
+fn parse_sort(sort: &Map<String, Value>) -> Result<Sort, ValueError> {
     let mut entries = sort.iter();
     let (field, direction) = match (entries.next(), entries.next()) {
         (None, _) => return Ok(Sort::default()),
@@ -714,21 +761,21 @@ fn parse_sort(sort: &BTreeMap<String, String>) -> Result<Sort, ValueError> {
             ));
         }
     };
-    let field = match field.as_str() {
-        "createdAt" => SortField::CreatedAt,
-        "updatedAt" => SortField::UpdatedAt,
-        "username" => SortField::Username,
-        "email" => SortField::Email,
-        _ => {
-            return Err(ValueError::new(
-                "unknown_value",
-                format!("cannot sort by `{field}`: one of createdAt, updatedAt, username, email"),
-            ));
-        }
+    let fields = BTreeMap::from([
+        ("createdAt", SortField::CreatedAt),
+        ("updatedAt", SortField::UpdatedAt),
+        ("username", SortField::Username),
+        ("email", SortField::Email),
+    ]);
+    let Some(field) = fields.get(field.as_str()).copied() else {
+        return Err(ValueError::new(
+            "unknown_value",
+            "can sort by one of createdAt, updatedAt, username, email only",
+        ));
     };
-    let direction = match direction.to_ascii_lowercase().as_str() {
-        "asc" => SortDirection::Ascending,
-        "desc" => SortDirection::Descending,
+    let direction = match direction.as_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("asc") => SortDirection::Ascending,
+        Some("desc") => SortDirection::Descending,
         _ => {
             return Err(ValueError::new(
                 "unknown_value",
@@ -742,8 +789,27 @@ fn parse_sort(sort: &BTreeMap<String, String>) -> Result<Sort, ValueError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
     use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn fields(failure: Failure) -> Vec<String> {
+        match failure {
+            Failure::Domain(userhub_domain::DomainError::Validation(errors)) => errors
+                .errors()
+                .iter()
+                .map(|e| e.field.to_string())
+                .collect(),
+            other => panic!("not a validation failure: {other:?}"),
+        }
+    }
 
     #[test]
     fn roles_come_in_three_forms() {
@@ -764,10 +830,9 @@ mod tests {
         assert_eq!(parse_roles(&json!("[]")).unwrap_err().code, "required");
         assert_eq!(parse_roles(&json!(5)).unwrap_err().code, "invalid_type");
         assert_eq!(parse_roles(&json!([5])).unwrap_err().code, "invalid_type");
-        assert_eq!(
-            parse_roles(&json!("['ROOT']")).unwrap_err().code,
-            "unknown_value"
-        );
+        let unknown = parse_roles(&json!("['ROOT']")).unwrap_err();
+        assert_eq!(unknown.code, "unknown_value");
+        assert!(!unknown.message.contains("ROOT"), "{}", unknown.message);
     }
 
     #[test]
@@ -786,17 +851,15 @@ mod tests {
 
     #[test]
     fn create_lists_every_bad_field() {
-        let dto = CreateUserRequest {
-            username: Some("not-an-email".into()),
-            password: Some(SecretText::from("password")),
-            timezone: Some("Mars/Olympus".into()),
-            roles: Some(json!("['ROOT']")),
-            ..CreateUserRequest::default()
-        };
-        let errors = CreateUser::try_from((dto, &PasswordPolicy::default())).unwrap_err();
-        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        let failure = create_command(object(json!({
+            "username": "not-an-email",
+            "password": 5,
+            "timezone": "Mars/Olympus",
+            "roles": "['ROOT']",
+        })))
+        .unwrap_err();
         assert_eq!(
-            fields,
+            fields(failure),
             [
                 "password",
                 "username",
@@ -811,10 +874,28 @@ mod tests {
     }
 
     #[test]
+    fn update_refuses_null_for_what_cannot_be_removed() {
+        let id = "88a52d74-ebee-49a4-9631-cfe492f4bf53";
+        for field in ["username", "password", "roles", "status"] {
+            let command = update_command(object(json!({"userId": id, field: null}))).unwrap();
+            let named: Vec<String> = command
+                .errors
+                .errors()
+                .iter()
+                .map(|e| e.field.to_string())
+                .collect();
+            assert_eq!(named, [field]);
+        }
+        let command = update_command(object(json!({"userId": id, "firstName": null}))).unwrap();
+        assert!(command.errors.is_empty());
+        assert_eq!(command.changes.first_name, userhub_domain::Patch::Clear);
+    }
+
+    #[test]
     fn sort_by_one_field() {
-        let sort = parse_sort(&BTreeMap::from([("updatedAt".into(), "DESC".into())])).unwrap();
+        let sort = parse_sort(&object(json!({"updatedAt": "DESC"}))).unwrap();
         assert_eq!(sort.field, SortField::UpdatedAt);
         assert_eq!(sort.direction, SortDirection::Descending);
-        assert!(parse_sort(&BTreeMap::from([("password".into(), "asc".into())])).is_err());
+        assert!(parse_sort(&object(json!({"password": "asc"}))).is_err());
     }
 }

@@ -3,24 +3,26 @@
 //!
 //! iklim's `username` is an e-mail address: creating a user sets both the
 //! username and the e-mail to it, and changing it changes both. Errors use
-//! the service's JSON error body, with fields in iklim's names.
+//! the service's JSON error body ([`ErrorBody`]), with fields in iklim's
+//! names.
 
 pub mod dto;
 pub mod handlers;
 
-use actix_web::web;
-use userhub_domain::{UniqueField, UserField};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use userhub_domain::{Field, UniqueField, UserField};
 use utoipa::OpenApi;
 
-use crate::error::{ApiError, Failure, FieldNames};
-use crate::openapi::BearerAuth;
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::{Dialect, ErrorBody, ErrorReport, FieldNames};
 
-/// iklim's names for the domain's fields.
+/// The iklim dialect.
 #[derive(Debug, Clone, Copy)]
-pub struct IklimNames;
+pub struct Iklim;
 
-impl FieldNames for IklimNames {
-    fn user_field(&self, field: UserField) -> &'static str {
+impl FieldNames for Iklim {
+    fn user_field(field: UserField) -> &'static str {
         match field {
             // iklim's username is the e-mail: one field for both.
             UserField::Username | UserField::Email => "username",
@@ -39,19 +41,33 @@ impl FieldNames for IklimNames {
         }
     }
 
-    fn unique_field(&self, field: UniqueField) -> &'static str {
+    fn unique_field(field: UniqueField) -> &'static str {
         match field {
             UniqueField::Username | UniqueField::Email => "username",
             UniqueField::Id => "userId",
             other => other.as_str(),
         }
     }
+
+    fn field(field: &Field) -> String {
+        match field {
+            Field::CurrentPassword => "oldPassword".to_owned(),
+            Field::User(field) => Self::user_field(*field).to_owned(),
+            other => other.domain_name().to_owned(),
+        }
+    }
 }
 
-/// A shared operation's failure, in iklim's words.
-pub fn iklim_error(failure: Failure) -> ApiError {
-    failure.render(&IklimNames)
+impl Dialect for Iklim {
+    const NAME: &'static str = "iklim";
+
+    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
+        ErrorBody::render(report, response)
+    }
 }
+
+/// The paths iklim owns (its 404 and 405 answers are iklim's).
+pub const PREFIXES: &[&str] = &["/v1/users", "/v1/auth", "/v1/accounts"];
 
 /// Mount iklim's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -64,6 +80,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(handlers::refresh)
         .service(handlers::account);
 }
+
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "ErrorBody",
+    content_type: "application/json",
+    invalid: StatusCode::BAD_REQUEST,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -81,18 +103,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         handlers::refresh,
         handlers::account,
     ),
+    components(schemas(ErrorBody)),
     tags(
         (name = "users", description = "Create, change and list users"),
         (name = "auth", description = "Password login and token refresh"),
         (name = "accounts", description = "A user's account"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ERRORS),
 )]
 struct IklimApi;
 
-/// iklim's OpenAPI document, with the service's own routes.
+/// iklim's OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut document = IklimApi::openapi();
-    document.merge(crate::openapi::service_document());
-    document
+    IklimApi::openapi()
 }

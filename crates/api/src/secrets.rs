@@ -13,9 +13,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
-use crate::blocking::hex;
+use userhub_domain::auth::PresentedCredential;
 
 /// What every API key starts with: `uhk_<prefix>_<secret>`.
 pub const API_KEY_MARK: &str = "uhk_";
@@ -98,9 +97,43 @@ pub fn sha256_hex(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 
-/// Compare two stored-hash strings without leaking where they differ.
-pub fn same_hash(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// What a presented bearer secret is, by its form, hashed for lookup: an
+/// API key (its prefix and hash), an access token (its hash), or nothing
+/// this service hands out.
+pub fn recognise(presented: &str) -> PresentedCredential {
+    if let Some(prefix) = api_key_prefix(presented) {
+        PresentedCredential::ApiKey {
+            prefix: prefix.to_owned(),
+            hash: sha256_hex(presented),
+        }
+    } else if presented.starts_with(ACCESS_TOKEN_MARK) {
+        PresentedCredential::AccessToken {
+            hash: sha256_hex(presented),
+        }
+    } else {
+        PresentedCredential::Unrecognised
+    }
+}
+
+/// A fresh pair of session tokens, and their hashes for the domain.
+pub fn new_session_tokens() -> (Secret, Secret, userhub_domain::auth::TokenHashes) {
+    let access = new_access_token();
+    let refresh = new_refresh_token();
+    let hashes = userhub_domain::auth::TokenHashes {
+        access: access.hash(),
+        refresh: refresh.hash(),
+    };
+    (access, refresh, hashes)
 }
 
 #[cfg(test)]
@@ -141,8 +174,22 @@ mod tests {
         assert!(access.expose().starts_with(ACCESS_TOKEN_MARK));
         assert!(new_refresh_token().expose().starts_with(REFRESH_TOKEN_MARK));
         assert_eq!(access.hash().len(), 64);
-        assert!(same_hash(&access.hash(), &sha256_hex(access.expose())));
-        assert!(!same_hash(&access.hash(), &new_access_token().hash()));
-        assert!(!same_hash("ab", "abc"));
+        assert_eq!(access.hash(), sha256_hex(access.expose()));
+        assert_ne!(access.hash(), new_access_token().hash());
+        assert_eq!(
+            recognise(access.expose()),
+            PresentedCredential::AccessToken {
+                hash: access.hash()
+            }
+        );
+        let (prefix, key) = new_api_key();
+        assert_eq!(
+            recognise(key.expose()),
+            PresentedCredential::ApiKey {
+                prefix,
+                hash: key.hash()
+            }
+        );
+        assert_eq!(recognise("uhr_refresh"), PresentedCredential::Unrecognised);
     }
 }

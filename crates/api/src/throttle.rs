@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use userhub_domain::types::{TenantId, Username};
+use userhub_domain::ports::{LoginThrottle, ThrottleKey};
 
 /// When failed logins are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,26 +45,14 @@ struct Entry {
     since: Instant,
 }
 
-/// The throttle's key: a tenant and a username's uniqueness key.
-pub type ThrottleKey = (TenantId, String);
-
-/// The key for a login attempt: the username's case-insensitive key, or the
-/// trimmed lowercase text when it is not a valid username.
-pub fn key(tenant: TenantId, login: &str) -> ThrottleKey {
-    let name = Username::parse(login)
-        .map(|u| u.key().as_str().to_owned())
-        .unwrap_or_else(|_| login.trim().to_lowercase());
-    (tenant, name)
-}
-
-/// Failed-login counts.
+/// Failed-login counts, in this process's memory.
 #[derive(Debug)]
-pub struct LoginThrottle {
+pub struct MemoryThrottle {
     policy: ThrottlePolicy,
     entries: Mutex<HashMap<ThrottleKey, Entry>>,
 }
 
-impl LoginThrottle {
+impl MemoryThrottle {
     /// An empty throttle.
     pub fn new(policy: ThrottlePolicy) -> Self {
         Self {
@@ -105,7 +93,7 @@ impl LoginThrottle {
     }
 
     /// Count a failed login for `key` at `now`.
-    pub fn record_failure(&self, key: ThrottleKey, now: Instant) {
+    pub fn record_failure_at(&self, key: ThrottleKey, now: Instant) {
         let mut entries = self.entries();
         if !entries.contains_key(&key) && entries.len() >= MAX_ENTRIES {
             entries.retain(|_, entry| !self.expired(entry, now));
@@ -128,17 +116,33 @@ impl LoginThrottle {
     }
 
     /// Forget the failures of `key` (after a successful login).
-    pub fn record_success(&self, key: &ThrottleKey) {
+    pub fn forget(&self, key: &ThrottleKey) {
         self.entries().remove(key);
+    }
+}
+
+impl LoginThrottle for MemoryThrottle {
+    fn check(&self, key: &ThrottleKey) -> Result<(), u64> {
+        MemoryThrottle::check(self, key, Instant::now())
+    }
+
+    fn record_failure(&self, key: &ThrottleKey) {
+        self.record_failure_at(key.clone(), Instant::now());
+    }
+
+    fn record_success(&self, key: &ThrottleKey) {
+        self.forget(key);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use userhub_domain::types::TenantId;
+
     use super::*;
 
-    fn throttle() -> LoginThrottle {
-        LoginThrottle::new(ThrottlePolicy {
+    fn throttle() -> MemoryThrottle {
+        MemoryThrottle::new(ThrottlePolicy {
             max_failures: 3,
             window: Duration::from_secs(60),
         })
@@ -147,17 +151,17 @@ mod tests {
     #[test]
     fn locks_after_the_threshold_until_the_window_ends() {
         let t = throttle();
-        let k = key(TenantId::new_random(), "Ada@Example.com");
+        let k = ThrottleKey::new(TenantId::new_random(), "Ada@Example.com");
         let start = Instant::now();
         for i in 0..3 {
             assert_eq!(t.check(&k, start), Ok(()), "attempt {i}");
-            t.record_failure(k.clone(), start + Duration::from_secs(i));
+            t.record_failure_at(k.clone(), start + Duration::from_secs(i));
         }
         assert_eq!(t.check(&k, start + Duration::from_secs(10)), Err(50));
         assert_eq!(t.check(&k, start + Duration::from_millis(59_500)), Err(1));
         assert_eq!(t.check(&k, start + Duration::from_secs(60)), Ok(()));
         // A new window starts with the next failure.
-        t.record_failure(k.clone(), start + Duration::from_secs(61));
+        t.record_failure_at(k.clone(), start + Duration::from_secs(61));
         assert_eq!(t.check(&k, start + Duration::from_secs(62)), Ok(()));
     }
 
@@ -167,14 +171,23 @@ mod tests {
         let tenant = TenantId::new_random();
         let now = Instant::now();
         for _ in 0..3 {
-            t.record_failure(key(tenant, "ADA@example.com"), now);
+            t.record_failure_at(ThrottleKey::new(tenant, "ADA@example.com"), now);
         }
-        assert!(t.check(&key(tenant, "ada@EXAMPLE.com"), now).is_err());
         assert!(
-            t.check(&key(TenantId::new_random(), "ada@example.com"), now)
+            t.check(&ThrottleKey::new(tenant, "ada@EXAMPLE.com"), now)
+                .is_err()
+        );
+        assert!(
+            t.check(
+                &ThrottleKey::new(TenantId::new_random(), "ada@example.com"),
+                now
+            )
+            .is_ok()
+        );
+        t.forget(&ThrottleKey::new(tenant, "ada@example.com"));
+        assert!(
+            t.check(&ThrottleKey::new(tenant, "ada@example.com"), now)
                 .is_ok()
         );
-        t.record_success(&key(tenant, "ada@example.com"));
-        assert!(t.check(&key(tenant, "ada@example.com"), now).is_ok());
     }
 }

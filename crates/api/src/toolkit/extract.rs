@@ -1,0 +1,191 @@
+//! Reading a request: its JSON body ([`Body`]), its query string
+//! ([`query_pairs`]), and the credentials in its headers ([`Bearer`],
+//! [`header_text`]).
+//!
+//! [`Body`] never fails on its own: it carries the body's problem to the
+//! handler, which hands it to the pipeline, so a request with a bad
+//! credential *and* a bad body is answered 401, whatever order actix
+//! resolves extractors in.
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::mime;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde_json::{Map, Value};
+
+use super::dialect::{Dialect, DialectError};
+use super::pipeline::Access;
+use super::report::{Challenge, RequestError};
+use crate::secrets;
+
+/// How large a body may be and how long it may take to arrive; registered
+/// once as app data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodySettings {
+    /// Largest body, in bytes (larger: 413).
+    pub limit: usize,
+    /// Longest wait for the whole body (longer: 408).
+    pub timeout: Duration,
+}
+
+impl Default for BodySettings {
+    fn default() -> Self {
+        Self {
+            limit: crate::config::DEFAULT_BODY_LIMIT,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A request's JSON object body, or what is wrong with it.
+#[derive(Debug)]
+pub struct Body(pub Result<Map<String, Value>, RequestError>);
+
+/// Whether a media type is JSON (`application/json`, `application/*+json`).
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Read `payload` as one JSON object within `settings`.
+async fn read(
+    payload: Payload,
+    settings: BodySettings,
+) -> Result<Map<String, Value>, RequestError> {
+    let too_large = RequestError::PayloadTooLarge {
+        limit: settings.limit,
+    };
+    let stream = actix_web::body::BodyStream::new(payload);
+    let bytes = tokio::time::timeout(
+        settings.timeout,
+        actix_web::body::to_bytes_limited(stream, settings.limit),
+    )
+    .await
+    .map_err(|_| RequestError::BodyTimeout {
+        seconds: settings.timeout.as_secs(),
+    })?
+    .map_err(|_| too_large)?
+    .map_err(|e| RequestError::MalformedJson(format!("the body could not be read ({e})")))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(RequestError::NotAnObject),
+        // A syntax error says where, never what: serde_json's message names
+        // a line and column only.
+        Err(e) => Err(RequestError::MalformedJson(e.to_string())),
+    }
+}
+
+impl FromRequest for Body {
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Infallible>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let settings = req
+            .app_data::<web::Data<BodySettings>>()
+            .map_or_else(BodySettings::default, |s| *s.get_ref());
+        if !is_json(req) {
+            return Box::pin(ready(Ok(Body(Err(RequestError::UnsupportedMediaType)))));
+        }
+        if declared_length(req).is_some_and(|n| n > settings.limit) {
+            return Box::pin(ready(Ok(Body(Err(RequestError::PayloadTooLarge {
+                limit: settings.limit,
+            })))));
+        }
+        let payload = payload.take();
+        Box::pin(async move { Ok(Body(read(payload, settings).await)) })
+    }
+}
+
+/// The query string's pairs, in order (`+` and `%xx` decoded).
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, RequestError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| {
+            RequestError::MalformedQuery("it must be name=value pairs joined by &".to_owned())
+        })
+}
+
+/// A header's text, trimmed; `None` when absent, blank or not text.
+pub fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// The answer for no credential at all.
+pub const NO_CREDENTIAL: &str =
+    "a bearer credential is required: Authorization: Bearer <API key or access token>";
+/// The answer for a credential that authenticates nothing.
+pub const BAD_CREDENTIAL: &str = "the bearer credential is not valid (unknown, revoked or expired)";
+
+/// The secret of `Authorization: Bearer <secret>`, if the request has one.
+pub fn bearer_secret(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The caller of a route authenticated by `Authorization: Bearer`: its
+/// credential, still to be checked by the pipeline. A request without one is
+/// answered 401 in dialect `D`'s body at once.
+pub struct Bearer<D> {
+    access: Access,
+    dialect: PhantomData<fn() -> D>,
+}
+
+impl<D> Bearer<D> {
+    /// What the pipeline needs to admit the caller.
+    pub fn access(self) -> Access {
+        self.access
+    }
+}
+
+impl<D> std::fmt::Debug for Bearer<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Bearer").field(&self.access).finish()
+    }
+}
+
+impl<D: Dialect> FromRequest for Bearer<D> {
+    type Error = DialectError<D>;
+    type Future = Ready<Result<Self, DialectError<D>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match bearer_secret(req) {
+            Some(secret) => Ok(Bearer {
+                access: Access::new(
+                    secrets::recognise(&secret),
+                    RequestError::Unauthenticated {
+                        message: BAD_CREDENTIAL,
+                        challenge: Challenge::Bearer,
+                    },
+                ),
+                dialect: PhantomData,
+            }),
+            None => Err(DialectError::from(RequestError::Unauthenticated {
+                message: NO_CREDENTIAL,
+                challenge: Challenge::Bearer,
+            })),
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! The dialect toolkit: everything a dialect module needs besides its own
+//! request and response shapes, so that a handler reads as parse, one call,
+//! render.
+//!
+//! - [`fields`]: the one field reader for request bodies (required,
+//!   optional, patch, list), every failure a field error at its JSON path;
+//! - [`extract`]: the body, the query string and the credentials of a
+//!   request;
+//! - [`pipeline`]: one trip to the blocking pool that authenticates and runs
+//!   the domain operation;
+//! - [`report`]: every failure as one neutral report;
+//! - [`dialect`]: the [`Dialect`] trait a dialect implements to name fields
+//!   and render a report in its own documented body;
+//! - [`openapi`]: the error answers and security scheme every document shares.
+
+pub mod dialect;
+pub mod extract;
+pub mod fields;
+pub mod openapi;
+pub mod pipeline;
+pub mod report;
+
+pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Service};
+pub use extract::{Bearer, Body, BodySettings, header_text, query_pairs};
+pub use fields::{Expected, In, SecretText};
+pub use pipeline::{Accepts, Access, ClaimRefused};
+pub use report::{Challenge, ErrorReport, Failure, FieldNames, FieldProblem, Kind, RequestError};
+
+/// A handler's answer in dialect `D`.
+pub type Reply<D, T> = Result<T, DialectError<D>>;

@@ -1,0 +1,160 @@
+//! The request pipeline: one trip to the blocking pool that authenticates
+//! the caller and runs the domain operation.
+//!
+//! ```text
+//! HTTP ─► dialect: parse the body into a command (errors kept, not answered yet)
+//!      ─► AppState::call: one blocking task:
+//!           authenticate (+ the tenant a header or body claims)
+//!           ─► the command's parse errors, if any
+//!           ─► the domain operation (loads, validates, authorizes, hashes, writes)
+//!      ─► dialect: render the result, or the report of the failure
+//! ```
+//!
+//! Security intent: authentication comes first, so an unauthenticated
+//! caller learns nothing about its request's content; a credential that
+//! fails for any reason gets the one answer its dialect gives for a bad
+//! credential; a lost database during authentication is a 503 like anywhere
+//! else (the report applies the transient rule).
+
+use std::fmt;
+
+use userhub_domain::DomainError;
+use userhub_domain::auth::{PresentedCredential, authenticate, names_tenant};
+use userhub_domain::authz::{Actor, Principal};
+use userhub_domain::ports::Ctx;
+use userhub_storage::Store;
+
+use super::report::{Failure, RequestError};
+use crate::state::AppState;
+
+/// Which principals a route accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepts {
+    /// API keys and users' access tokens.
+    Anyone,
+    /// API keys only; anything else is refused like a bad credential.
+    ApiKeys,
+    /// Users' access tokens only; an API key is refused (403) with this reason.
+    Users(&'static str),
+}
+
+/// What a refused tenant claim answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefused {
+    /// The answer for a bad credential.
+    AsBadCredential,
+    /// The answer for a missing thing (`user`, `project`): the claim names
+    /// something the caller cannot see.
+    AsNotFound(&'static str),
+}
+
+/// Who a request says it is: the credential it presented, still to be
+/// checked, and what else must hold of it.
+pub struct Access {
+    credential: PresentedCredential,
+    rejected: RequestError,
+    accepts: Accepts,
+    claim: Option<(String, ClaimRefused)>,
+}
+
+impl fmt::Debug for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The credential's hash stays out of logs too.
+        f.debug_struct("Access")
+            .field("accepts", &self.accepts)
+            .field("claim", &self.claim.as_ref().map(|(_, refused)| refused))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Access {
+    /// `credential`, answered with `rejected` when it authenticates nothing.
+    pub fn new(credential: PresentedCredential, rejected: RequestError) -> Self {
+        Self {
+            credential,
+            rejected,
+            accepts: Accepts::Anyone,
+            claim: None,
+        }
+    }
+
+    /// Accept only these principals.
+    pub fn accepting(mut self, accepts: Accepts) -> Self {
+        self.accepts = accepts;
+        self
+    }
+
+    /// The request also names a tenant (a header, a `projectKey`): it must
+    /// be the credential's own, or the request is refused as `refused` says.
+    /// A blank claim claims nothing.
+    pub fn claiming(mut self, given: Option<String>, refused: ClaimRefused) -> Self {
+        self.claim = given.filter(|g| !g.trim().is_empty()).map(|g| (g, refused));
+        self
+    }
+
+    /// The actor, if the credential holds and everything asked of it holds.
+    fn admit(self, ctx: &Ctx<'_, Store>) -> Result<Actor, Failure> {
+        let actor = match authenticate(ctx.repo, &self.credential, ctx.now) {
+            Ok(actor) => actor,
+            Err(DomainError::Unauthenticated) => return Err(self.rejected.into()),
+            Err(other) => return Err(other.into()),
+        };
+        match (self.accepts, actor.principal) {
+            (Accepts::ApiKeys, Principal::User(_)) => return Err(self.rejected.into()),
+            (Accepts::Users(reason), Principal::ApiKey(_)) => {
+                return Err(DomainError::Forbidden {
+                    fields: Vec::new(),
+                    reason: reason.to_owned(),
+                }
+                .into());
+            }
+            _ => {}
+        }
+        if let Some((given, refused)) = self.claim
+            && !names_tenant(ctx.repo, actor.tenant, &given)?
+        {
+            return Err(match refused {
+                ClaimRefused::AsBadCredential => self.rejected.into(),
+                ClaimRefused::AsNotFound(what) => DomainError::NotFound(what).into(),
+            });
+        }
+        Ok(actor)
+    }
+}
+
+/// The blocking pool failed to run the task (it panicked or was cancelled).
+fn lost_task() -> Failure {
+    RequestError::Internal("the blocking task did not finish".to_owned()).into()
+}
+
+impl AppState {
+    /// One trip to the blocking pool: admit the caller, then run `op`.
+    pub async fn call<T, F>(&self, access: Access, op: F) -> Result<T, Failure>
+    where
+        F: FnOnce(&Ctx<'_, Store>, &Actor) -> Result<T, Failure> + Send + 'static,
+        T: Send + 'static,
+    {
+        let state = self.clone();
+        actix_web::web::block(move || {
+            state.with_ctx(|ctx| {
+                let actor = access.admit(ctx)?;
+                op(ctx, &actor)
+            })
+        })
+        .await
+        .map_err(|_| lost_task())?
+    }
+
+    /// One trip to the blocking pool for a route without a caller (login,
+    /// refresh, readiness).
+    pub async fn call_anonymous<T, F>(&self, op: F) -> Result<T, Failure>
+    where
+        F: FnOnce(&Ctx<'_, Store>) -> Result<T, Failure> + Send + 'static,
+        T: Send + 'static,
+    {
+        let state = self.clone();
+        actix_web::web::block(move || state.with_ctx(op))
+            .await
+            .map_err(|_| lost_task())?
+    }
+}

@@ -1,0 +1,113 @@
+//! The ports: what the domain's operations need from outside that is not a
+//! repository, as traits the service implements (the api crate hashes on its
+//! own bounded thread pool; tests use simple stand-ins).
+//!
+//! An operation receives them, with the repositories and the time, in one
+//! [`Ctx`], so a dialect calls one function and the operation loads,
+//! validates, authorizes, hashes and writes in that order.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::auth::TokenLifetimes;
+use crate::error::{DomainError, StorageError};
+use crate::password::{Password, PasswordHash, Verification};
+use crate::types::TenantId;
+
+/// Makes and checks password hashes. Slow by design: implementations bound
+/// how many run at once and may refuse with [`HashError::Busy`].
+pub trait PasswordHasher {
+    /// Hash `password` under the current parameters.
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Check `password` against `stored`. With no stored hash (an unknown
+    /// user, a user without a password) the same work is spent on a stand-in
+    /// and the answer is [`Verification::Mismatch`], so timing does not tell
+    /// the cases apart.
+    fn verify(
+        &self,
+        stored: Option<&PasswordHash>,
+        password: &Password,
+    ) -> Result<Verification, HashError>;
+}
+
+/// Hashing could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing slot stayed busy for the configured wait.
+    #[error("every password hashing slot is busy")]
+    Busy {
+        /// Seconds the client should wait before retrying.
+        retry_after: u64,
+    },
+    /// The hash could not be computed (bad parameters, a failed worker).
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+impl From<HashError> for DomainError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy { retry_after } => DomainError::Busy { retry_after },
+            HashError::Failed(detail) => {
+                DomainError::Internal(StorageError::new(format!("password hashing: {detail}")))
+            }
+        }
+    }
+}
+
+/// Whose failed attempts are counted: a tenant and a login name's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThrottleKey {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The login name's case-insensitive key (or the trimmed lowercase text
+    /// when it is no valid username, so made-up names are counted too).
+    pub login: String,
+}
+
+impl ThrottleKey {
+    /// The key for attempts to log in to `tenant` as `login`.
+    pub fn new(tenant: TenantId, login: &str) -> Self {
+        let login = crate::types::Username::parse(login)
+            .map(|u| u.key().as_str().to_owned())
+            .unwrap_or_else(|_| login.trim().to_lowercase());
+        Self { tenant, login }
+    }
+}
+
+/// Counts failed password attempts and says when to refuse more.
+pub trait LoginThrottle {
+    /// `Err(seconds)` when attempts for `key` are refused now: the seconds
+    /// until one may succeed (at least 1).
+    fn check(&self, key: &ThrottleKey) -> Result<(), u64>;
+    /// Count a failed attempt for `key`.
+    fn record_failure(&self, key: &ThrottleKey);
+    /// Forget the failures of `key` (after a successful attempt).
+    fn record_success(&self, key: &ThrottleKey);
+}
+
+/// What an operation runs with: the repositories, the ports, the settings
+/// and the time.
+pub struct Ctx<'a, R> {
+    /// The repositories.
+    pub repo: &'a R,
+    /// Password hashing.
+    pub hasher: &'a dyn PasswordHasher,
+    /// Failed-login counting.
+    pub throttle: &'a dyn LoginThrottle,
+    /// How long the tokens of a login live.
+    pub tokens: TokenLifetimes,
+    /// The time of the request, at the storage's precision.
+    pub now: OffsetDateTime,
+}
+
+impl<R> fmt::Debug for Ctx<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("tokens", &self.tokens)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
