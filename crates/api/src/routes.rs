@@ -52,8 +52,8 @@ impl Mounted {
 /// Every dialect the service speaks.
 pub const DIALECTS: &[Mounted] = &[Mounted::of::<iklim::Iklim>(
     iklim::PREFIXES,
-    iklim::configure,
-    iklim::openapi,
+    iklim::handlers::configure,
+    iklim::handlers::openapi,
 )];
 
 #[derive(OpenApi)]

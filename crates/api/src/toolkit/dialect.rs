@@ -15,9 +15,8 @@ use serde::Serialize;
 use userhub_domain::DomainError;
 use utoipa::ToSchema;
 
-use super::report::{ErrorReport, FieldNames, Kind, RequestError};
+use super::report::{ErrorReport, Failure, FieldNames, Kind, RequestError};
 use crate::request_id;
-use crate::toolkit::Failure;
 
 /// A dialect: the names it gives fields, and its error answers.
 pub trait Dialect: FieldNames + Send + Sync + 'static {

@@ -59,7 +59,7 @@ impl<T> Expected for Vec<T> {
 #[macro_export]
 macro_rules! json_objects {
     ($($shape:ty),* $(,)?) => {
-        $(impl $crate::toolkit::Expected for $shape {
+        $(impl $crate::toolkit::fields::Expected for $shape {
             const EXPECTED: &'static str = "an object";
         })*
     };

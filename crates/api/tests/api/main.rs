@@ -8,6 +8,7 @@
 )]
 
 mod helpers;
+mod pipeline;
 
 mod auth;
 // mod blocks;
@@ -15,5 +16,6 @@ mod auth;
 mod cli;
 // mod cross_dialect;
 mod iklim;
+mod modules;
 // mod nevis;
 mod service;

@@ -6,5 +6,7 @@
 
 mod authz_matrix;
 mod changes;
+mod memory;
+mod operations;
 mod service;
 mod support;

@@ -2,11 +2,13 @@
 //! operation through the pipeline and renders the result in iklim's shape;
 //! failures are rendered by [`Iklim`].
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, patch, post, web};
 use userhub_domain::DomainError;
 use userhub_domain::auth::{self, LogIn, NewSession, Refresh};
 use userhub_domain::service;
 use userhub_domain::types::UserId;
+use utoipa::OpenApi;
 
 use super::Iklim;
 use super::dto::{
@@ -17,6 +19,7 @@ use super::dto::{
 };
 use crate::secrets::{self, Secret};
 use crate::state::AppState;
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
     Bearer, Body, Challenge, ErrorBody, Failure, Reply, RequestError, header_text,
 };
@@ -323,4 +326,53 @@ pub async fn account(
         })
         .await?;
     Ok(Json(AccountResponse::from_user(&user)))
+}
+
+/// Mount iklim's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_user)
+        .service(update_user)
+        .service(page_users)
+        .service(me)
+        .service(change_password)
+        .service(login)
+        .service(refresh)
+        .service(account);
+}
+
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "ErrorBody",
+    content_type: "application/json",
+    invalid: StatusCode::BAD_REQUEST,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "userhub — iklim dialect",
+        description = "iklim's user API, served by userhub. Authenticate with `Authorization: Bearer <API key or access token>`. Errors share one JSON body (`ErrorBody`).",
+    ),
+    paths(
+        create_user,
+        update_user,
+        page_users,
+        me,
+        change_password,
+        login,
+        refresh,
+        account,
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "users", description = "Create, change and list users"),
+        (name = "auth", description = "Password login and token refresh"),
+        (name = "accounts", description = "A user's account"),
+    ),
+    modifiers(&BearerAuth, &ERRORS),
+)]
+struct IklimApi;
+
+/// iklim's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    IklimApi::openapi()
 }

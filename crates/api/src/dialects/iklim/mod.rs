@@ -9,12 +9,9 @@
 pub mod dto;
 pub mod handlers;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use userhub_domain::{Field, UniqueField, UserField};
-use utoipa::OpenApi;
 
-use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{Dialect, ErrorBody, ErrorReport, FieldNames};
 
 /// The iklim dialect.
@@ -68,52 +65,3 @@ impl Dialect for Iklim {
 
 /// The paths iklim owns (its 404 and 405 answers are iklim's).
 pub const PREFIXES: &[&str] = &["/v1/users", "/v1/auth", "/v1/accounts"];
-
-/// Mount iklim's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(handlers::create_user)
-        .service(handlers::update_user)
-        .service(handlers::page_users)
-        .service(handlers::me)
-        .service(handlers::change_password)
-        .service(handlers::login)
-        .service(handlers::refresh)
-        .service(handlers::account);
-}
-
-const ERRORS: ErrorResponses = ErrorResponses {
-    schema: "ErrorBody",
-    content_type: "application/json",
-    invalid: StatusCode::BAD_REQUEST,
-};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "userhub — iklim dialect",
-        description = "iklim's user API, served by userhub. Authenticate with `Authorization: Bearer <API key or access token>`. Errors share one JSON body (`ErrorBody`).",
-    ),
-    paths(
-        handlers::create_user,
-        handlers::update_user,
-        handlers::page_users,
-        handlers::me,
-        handlers::change_password,
-        handlers::login,
-        handlers::refresh,
-        handlers::account,
-    ),
-    components(schemas(ErrorBody)),
-    tags(
-        (name = "users", description = "Create, change and list users"),
-        (name = "auth", description = "Password login and token refresh"),
-        (name = "accounts", description = "A user's account"),
-    ),
-    modifiers(&BearerAuth, &ERRORS),
-)]
-struct IklimApi;
-
-/// iklim's OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    IklimApi::openapi()
-}

@@ -1,0 +1,341 @@
+//! Every repository trait in memory: enough of a store to run the domain's
+//! operations end to end without a database.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+use userhub_domain::credentials::{ApiKey, Session};
+use userhub_domain::history::HistoryEntry;
+use userhub_domain::query::{UserPage, UserQuery};
+use userhub_domain::repository::*;
+use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
+use userhub_domain::types::{ApiKeyId, EmailKey, SessionId, TenantId, UserId, UsernameKey};
+use userhub_domain::user::LastAuthentication;
+use userhub_domain::{StorageError, UniqueField, User};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    pub users: RefCell<BTreeMap<(TenantId, UserId), User>>,
+    pub history: RefCell<Vec<HistoryEntry>>,
+    pub tenants: RefCell<Vec<Tenant>>,
+    pub keys: RefCell<Vec<ApiKey>>,
+    pub sessions: RefCell<BTreeMap<SessionId, Session>>,
+    pub attributes: RefCell<Vec<AttributeDefinition>>,
+    /// Updates written, with whether each revoked the user's sessions.
+    pub updates: RefCell<Vec<bool>>,
+}
+
+impl MemoryStore {
+    pub fn with_tenant(name: &str, now: OffsetDateTime) -> (Self, Tenant) {
+        let store = Self::default();
+        let tenant = Tenant::new(TenantName::parse(name).unwrap(), now);
+        store.create_tenant(&tenant).unwrap();
+        (store, tenant)
+    }
+
+    pub fn user(&self, tenant: TenantId, id: UserId) -> User {
+        self.users.borrow()[&(tenant, id)].clone()
+    }
+
+    pub fn open_sessions(&self, user: UserId) -> usize {
+        self.sessions
+            .borrow()
+            .values()
+            .filter(|s| s.user == user && s.revoked_at.is_none())
+            .count()
+    }
+
+    fn taken(&self, user: &User) -> Option<UniqueField> {
+        self.users.borrow().values().find_map(|other| {
+            if other.tenant != user.tenant || other.id == user.id {
+                None
+            } else if other.username.key() == user.username.key() {
+                Some(UniqueField::Username)
+            } else if other.email.key() == user.email.key() {
+                Some(UniqueField::Email)
+            } else {
+                None
+            }
+        })
+    }
+}
+
+impl UserRepository for MemoryStore {
+    fn create_user(&self, user: &User, history: &HistoryEntry) -> Result<(), CreateUserError> {
+        if self.users.borrow().contains_key(&(user.tenant, user.id)) {
+            return Err(CreateUserError::Conflict(UniqueField::Id));
+        }
+        if let Some(field) = self.taken(user) {
+            return Err(CreateUserError::Conflict(field));
+        }
+        self.users
+            .borrow_mut()
+            .insert((user.tenant, user.id), user.clone());
+        self.history.borrow_mut().push(history.clone());
+        Ok(())
+    }
+
+    fn get_user(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StorageError> {
+        Ok(self.users.borrow().get(&(tenant, id)).cloned())
+    }
+
+    fn find_user_by_username(
+        &self,
+        tenant: TenantId,
+        key: &UsernameKey,
+    ) -> Result<Option<User>, StorageError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.tenant == tenant && &u.username.key() == key)
+            .cloned())
+    }
+
+    fn find_user_by_email(
+        &self,
+        tenant: TenantId,
+        key: &EmailKey,
+    ) -> Result<Option<User>, StorageError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.tenant == tenant && &u.email.key() == key)
+            .cloned())
+    }
+
+    fn update_user(&self, update: &UserUpdate) -> Result<(), UpdateUserError> {
+        let key = (update.user.tenant, update.user.id);
+        let current = self
+            .users
+            .borrow()
+            .get(&key)
+            .cloned()
+            .ok_or(UpdateUserError::NotFound)?;
+        if current.version != update.expected_version {
+            return Err(UpdateUserError::Stale {
+                current: current.version,
+            });
+        }
+        if let Some(field) = self.taken(&update.user) {
+            return Err(UpdateUserError::Conflict(field));
+        }
+        self.users.borrow_mut().insert(key, update.user.clone());
+        self.history.borrow_mut().push(update.history.clone());
+        if update.revoke_sessions {
+            for session in self.sessions.borrow_mut().values_mut() {
+                if session.user == update.user.id && session.revoked_at.is_none() {
+                    session.revoked_at = Some(update.user.updated_at);
+                }
+            }
+        }
+        self.updates.borrow_mut().push(update.revoke_sessions);
+        Ok(())
+    }
+
+    fn purge_user(&self, tenant: TenantId, id: UserId) -> Result<(), PurgeUserError> {
+        self.users
+            .borrow_mut()
+            .remove(&(tenant, id))
+            .map(drop)
+            .ok_or(PurgeUserError::NotFound)
+    }
+
+    fn list_users(&self, tenant: TenantId, query: &UserQuery) -> Result<UserPage, ListUsersError> {
+        let users: Vec<User> = self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.tenant == tenant && query.filter.matches(u))
+            .cloned()
+            .collect();
+        let total = query.with_total.then_some(users.len() as u64);
+        Ok(UserPage {
+            users,
+            next: None,
+            total,
+        })
+    }
+
+    fn count_active_admins(&self, tenant: TenantId) -> Result<u64, StorageError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.tenant == tenant && u.is_active_admin())
+            .count() as u64)
+    }
+
+    fn record_authentication(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        authentication: &LastAuthentication,
+    ) -> Result<(), StorageError> {
+        if let Some(user) = self.users.borrow_mut().get_mut(&(tenant, id)) {
+            user.last_authentication = Some(authentication.clone());
+        }
+        Ok(())
+    }
+}
+
+impl HistoryRepository for MemoryStore {
+    fn user_history(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+    ) -> Result<Vec<HistoryEntry>, StorageError> {
+        Ok(self
+            .history
+            .borrow()
+            .iter()
+            .filter(|h| h.tenant == tenant && h.user == id)
+            .cloned()
+            .collect())
+    }
+}
+
+impl TenantRepository for MemoryStore {
+    fn create_tenant(&self, tenant: &Tenant) -> Result<(), CreateTenantError> {
+        self.tenants.borrow_mut().push(tenant.clone());
+        Ok(())
+    }
+
+    fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>, StorageError> {
+        Ok(self.tenants.borrow().iter().find(|t| t.id == id).cloned())
+    }
+
+    fn find_tenant_by_name(&self, name: &TenantName) -> Result<Option<Tenant>, StorageError> {
+        Ok(self
+            .tenants
+            .borrow()
+            .iter()
+            .find(|t| &t.name == name)
+            .cloned())
+    }
+
+    fn list_tenants(&self) -> Result<Vec<Tenant>, StorageError> {
+        Ok(self.tenants.borrow().clone())
+    }
+}
+
+impl ApiKeyRepository for MemoryStore {
+    fn create_api_key(&self, key: &ApiKey) -> Result<(), StorageError> {
+        self.keys.borrow_mut().push(key.clone());
+        Ok(())
+    }
+
+    fn find_api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKey>, StorageError> {
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .find(|k| k.prefix == prefix)
+            .cloned())
+    }
+
+    fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>, StorageError> {
+        Ok(self
+            .keys
+            .borrow()
+            .iter()
+            .filter(|k| k.tenant == tenant)
+            .cloned()
+            .collect())
+    }
+
+    fn revoke_api_key(&self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), RevokeApiKeyError> {
+        let mut keys = self.keys.borrow_mut();
+        let key = keys
+            .iter_mut()
+            .find(|k| k.id == id)
+            .ok_or(RevokeApiKeyError::NotFound)?;
+        key.revoked_at.get_or_insert(at);
+        Ok(())
+    }
+
+    fn touch_api_key(&self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StorageError> {
+        if let Some(key) = self.keys.borrow_mut().iter_mut().find(|k| k.id == id) {
+            key.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+}
+
+impl SessionRepository for MemoryStore {
+    fn create_session(&self, session: &Session) -> Result<(), StorageError> {
+        self.sessions
+            .borrow_mut()
+            .insert(session.id, session.clone());
+        Ok(())
+    }
+
+    fn find_session_by_access_hash(&self, hash: &str) -> Result<Option<Session>, StorageError> {
+        Ok(self
+            .sessions
+            .borrow()
+            .values()
+            .find(|s| s.access_hash == hash)
+            .cloned())
+    }
+
+    fn find_session_by_refresh_hash(&self, hash: &str) -> Result<Option<Session>, StorageError> {
+        Ok(self
+            .sessions
+            .borrow()
+            .values()
+            .find(|s| s.refresh_hash == hash)
+            .cloned())
+    }
+
+    fn rotate_session(
+        &self,
+        old: SessionId,
+        new: &Session,
+        at: OffsetDateTime,
+    ) -> Result<(), RotateSessionError> {
+        let mut sessions = self.sessions.borrow_mut();
+        match sessions.get_mut(&old) {
+            Some(session) if session.revoked_at.is_none() => session.revoked_at = Some(at),
+            _ => return Err(RotateSessionError::AlreadyRevoked),
+        }
+        sessions.insert(new.id, new.clone());
+        Ok(())
+    }
+
+    fn revoke_user_sessions(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<(), StorageError> {
+        for session in self.sessions.borrow_mut().values_mut() {
+            if session.tenant == tenant && session.user == user && session.revoked_at.is_none() {
+                session.revoked_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AttributeRepository for MemoryStore {
+    fn define_attribute(
+        &self,
+        definition: &AttributeDefinition,
+    ) -> Result<(), DefineAttributeError> {
+        self.attributes.borrow_mut().push(definition.clone());
+        Ok(())
+    }
+
+    fn list_attributes(&self, tenant: TenantId) -> Result<Vec<AttributeDefinition>, StorageError> {
+        Ok(self
+            .attributes
+            .borrow()
+            .iter()
+            .filter(|d| d.tenant == tenant)
+            .cloned()
+            .collect())
+    }
+}
