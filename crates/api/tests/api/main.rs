@@ -14,6 +14,7 @@ mod blocks;
 mod cl2c;
 mod cli;
 mod cross_dialect;
+mod identifiers;
 mod iklim;
 mod nevis;
 mod service;
