@@ -72,14 +72,22 @@ fn display_form(input: &str) -> String {
     input.trim().nfc().collect::<String>().trim().to_owned()
 }
 
-fn has_refused_char(s: &str) -> bool {
-    s.chars().any(refused_in_identifier)
+/// Which rule about characters `s` breaks, as a message for a person, or
+/// `None`. Names the rule, never the value or the character (which may not
+/// even display). Whitespace and control characters keep the message they
+/// always had; the rest of the profile has its own.
+fn refused_characters(s: &str) -> Option<&'static str> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("must not contain whitespace or control characters")
+    } else if s.chars().any(refused_in_identifier) {
+        Some(
+            "must not contain format, bidirectional, invisible, private-use or unassigned \
+             characters",
+        )
+    } else {
+        None
+    }
 }
-
-/// Why a username was refused for its characters. Names the rule, never
-/// the value or the character (which may not even display).
-const USERNAME_CHARACTERS: &str = "must not contain whitespace, control, format, bidirectional, \
-     invisible, private-use or unassigned characters";
 
 /// A login name, unique per tenant case-insensitively (see [`UsernameKey`]).
 ///
@@ -119,8 +127,8 @@ impl Username {
         if display.is_empty() {
             return Err(ValueError::required());
         }
-        if has_refused_char(&display) {
-            return Err(ValueError::new("invalid_characters", USERNAME_CHARACTERS));
+        if let Some(message) = refused_characters(&display) {
+            return Err(ValueError::new("invalid_characters", message));
         }
         if display.chars().count() > Self::MAX_CHARS {
             return Err(ValueError::new(
@@ -132,7 +140,7 @@ impl Username {
         // decompose to a space (U+00A8): refuse them, or the key would not be
         // a username itself.
         let key = uniqueness_key(&display);
-        if has_refused_char(&key) {
+        if refused_characters(&key).is_some() {
             return Err(ValueError::new(
                 "invalid_characters",
                 "must not contain characters that normalise to whitespace",
@@ -324,12 +332,8 @@ fn check_email(s: &str) -> Result<(), ValueError> {
             format!("must be at most {} characters", Email::MAX_CHARS),
         ));
     }
-    if has_refused_char(s) {
-        return Err(ValueError::new(
-            "invalid_email",
-            "must not contain whitespace, control, format, bidirectional, invisible, \
-             private-use or unassigned characters",
-        ));
+    if let Some(message) = refused_characters(s) {
+        return Err(ValueError::new("invalid_email", message));
     }
     let options = email_address::Options::default()
         .without_display_text()

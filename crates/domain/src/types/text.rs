@@ -38,28 +38,24 @@ fn parse_bounded(input: &str, max_chars: usize, lines: Lines) -> Result<String, 
     if value.is_empty() {
         return Err(ValueError::required());
     }
-    let allowed = |c: char| {
-        !refused_in_text(c)
-            && match lines {
-                Lines::Single => !c.is_control(),
-                Lines::Multi => !c.is_control() || c == '\n' || c == '\t',
-                Lines::NoWhitespace => !c.is_control() && !c.is_whitespace(),
-            }
+    let allowed = |c: char| match lines {
+        Lines::Single => !c.is_control(),
+        Lines::Multi => !c.is_control() || c == '\n' || c == '\t',
+        Lines::NoWhitespace => !c.is_control() && !c.is_whitespace(),
     };
     if !value.chars().all(allowed) {
         let message = match lines {
-            Lines::Single => {
-                "must not contain control, format or bidirectional characters or line breaks"
-            }
-            Lines::Multi => {
-                "must not contain format or bidirectional characters, nor control characters \
-                 other than line breaks and tabs"
-            }
-            Lines::NoWhitespace => {
-                "must not contain whitespace, control, format or bidirectional characters"
-            }
+            Lines::Single => "must not contain control characters or line breaks",
+            Lines::Multi => "must not contain control characters other than line breaks and tabs",
+            Lines::NoWhitespace => "must not contain whitespace or control characters",
         };
         return Err(ValueError::new("invalid_characters", message));
+    }
+    if value.chars().any(refused_in_text) {
+        return Err(ValueError::new(
+            "invalid_characters",
+            "must not contain format, bidirectional, invisible or line-separator characters",
+        ));
     }
     if value.chars().count() > max_chars {
         return Err(ValueError::new(
