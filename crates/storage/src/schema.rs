@@ -31,6 +31,7 @@ diesel::table! {
         last_auth_location -> Nullable<Text>,
         first_name_key -> Nullable<Text>,
         last_name_key -> Nullable<Text>,
+        username_skeleton -> Nullable<Text>,
     }
 }
 

@@ -162,32 +162,43 @@ impl Store {
     /// versions, oldest first (empty when the schema is current). Each
     /// migration runs in its own transaction. On PostgreSQL an advisory lock
     /// keeps concurrent `migrate` calls (two instances starting) apart.
+    ///
+    /// Then, under the same lock, fills in the data that SQL migrations
+    /// cannot compute: the confusable skeletons of usernames stored before
+    /// they existed (see `docs/storage.md`). That step never fails the
+    /// call: rows it cannot fill are logged and retried on the next call.
     pub fn migrate(&self) -> Result<Vec<String>, MigrateError> {
         let mut conn = self
             .pool
             .get()
             .map_err(|e| MigrateError::Connect(e.to_string()))?;
+        if let AnyConnection::Postgresql(pg) = &mut *conn {
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                .execute(pg)
+                .map_err(|e| MigrateError::Failed(e.to_string()))?;
+        }
         let applied = match &mut *conn {
             AnyConnection::Postgresql(pg) => {
-                diesel::sql_query("SELECT pg_advisory_lock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
-                    .execute(pg)
-                    .map_err(|e| MigrateError::Failed(e.to_string()))?;
-                let applied = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions);
-                let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
-                    .execute(pg);
-                if let Err(e) = unlocked {
-                    // Only a lost connection fails here, and the lock goes
-                    // with its session.
-                    log::error!("storage: migrate: cannot release the migration lock: {e}");
-                }
-                applied
+                pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions)
             }
             AnyConnection::Sqlite(sqlite) => sqlite
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(versions),
         };
+        if applied.is_ok() {
+            crate::users::backfill_username_skeletons(&mut conn);
+        }
+        if let AnyConnection::Postgresql(pg) = &mut *conn {
+            let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                .execute(pg);
+            if let Err(e) = unlocked {
+                // Only a lost connection fails here, and the lock goes
+                // with its session.
+                log::error!("storage: migrate: cannot release the migration lock: {e}");
+            }
+        }
         applied.map_err(|e| MigrateError::Failed(e.to_string()))
     }
 

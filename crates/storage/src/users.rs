@@ -10,11 +10,18 @@
 //! written together or not at all. A stale write is refused by the
 //! `UPDATE ... WHERE version = expected` itself, so two writers with the same
 //! expected version can never both succeed.
+//!
+//! A username is unique per tenant twice over: by its key (`username_key`,
+//! case and compatibility forms folded; the lookup key) and by its
+//! confusable skeleton (`username_skeleton`, so that a name that looks like
+//! a taken one is taken too). A collision on either is the same conflict,
+//! [`UniqueField::Username`], so every dialect answers "username taken".
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use userhub_domain::authz::ActorRef;
@@ -32,7 +39,7 @@ use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User, UserField};
 
 use crate::codec::{from_json, from_micros, micros, parse, to_json, version_column, version_value};
-use crate::connection::{AnyConnection, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
 use crate::error::{failure, is_foreign_key_violation, is_unique_violation, user_unique_field};
 use crate::profile::Profile;
 use crate::schema::{
@@ -150,6 +157,7 @@ struct NewUserRow<'a> {
     last_auth_location: Option<&'a str>,
     first_name_key: Option<String>,
     last_name_key: Option<String>,
+    username_skeleton: Option<String>,
 }
 
 impl<'a> NewUserRow<'a> {
@@ -173,13 +181,15 @@ impl<'a> NewUserRow<'a> {
             last_auth_location: auth.and_then(|a| a.location.as_ref()).map(|l| l.as_str()),
             first_name_key: user.first_name.as_ref().map(name_key),
             last_name_key: user.last_name.as_ref().map(name_key),
+            username_skeleton: Some(user.username.skeleton().as_str().to_owned()),
         })
     }
 }
 
 /// What an update writes to the `users` row. Not the id, tenant or creation
 /// time (immutable), nor the last authentication (owned by
-/// `record_authentication`, which a concurrent login may have just written).
+/// `record_authentication`, which a concurrent login may have just written),
+/// nor the username skeleton (set beside it, see `update_user`).
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 struct UserChangeset<'a> {
@@ -212,6 +222,19 @@ impl<'a> UserChangeset<'a> {
             last_name_key: user.last_name.as_ref().map(name_key),
         })
     }
+}
+
+/// Which unique key of `users` a violation hit: [`user_unique_field`]'s
+/// keys, and the username skeleton, which is a taken username too.
+fn unique_field(error: &diesel::result::Error) -> Option<UniqueField> {
+    user_unique_field(error).or_else(|| {
+        is_unique_violation(
+            error,
+            "users_tenant_username_skeleton",
+            "users.tenant_id, users.username_skeleton",
+        )
+        .then_some(UniqueField::Username)
+    })
 }
 
 #[derive(Debug, Insertable)]
@@ -452,7 +475,7 @@ impl UserRepository for Store {
         result.map_err(|e| match e {
             TxError::Op(never) => match never {},
             TxError::Db(e) => {
-                if let Some(field) = user_unique_field(&e) {
+                if let Some(field) = unique_field(&e) {
                     CreateUserError::Conflict(field)
                 } else if is_unique_violation(
                     &e,
@@ -512,6 +535,7 @@ impl UserRepository for Store {
         let tenant = user.tenant.to_string();
         let id = user.id.to_string();
         let changes = UserChangeset::of(OP, user)?;
+        let skeleton = Some(user.username.skeleton().as_str().to_owned());
         let history = HistoryRow::of(OP, user, &update.history)?;
         let expected = version_column(update.expected_version);
         let mut conn = self.conn(OP)?;
@@ -525,7 +549,23 @@ impl UserRepository for Store {
                     .filter(users::id.eq(&id))
                     .filter(users::version.eq(expected)),
             )
-            .set(&changes)
+            .set((
+                &changes,
+                // The username's skeleton, except for a row that has none
+                // and keeps its username key: the backfill left it NULL
+                // because it looks like another user's (both existed before
+                // skeletons did). Writing it would make every later change
+                // of that user, even of a first name, fail as "username
+                // taken"; it stays NULL until the username itself changes.
+                // SET reads the row as it was before this UPDATE.
+                users::username_skeleton.eq(diesel::dsl::case_when(
+                    users::username_skeleton
+                        .is_null()
+                        .and(users::username_key.eq(&changes.username_key)),
+                    users::username_skeleton,
+                )
+                .otherwise(skeleton.into_sql::<Nullable<Text>>())),
+            ))
             .execute(conn)?;
             if updated == 0 {
                 let current: Option<i64> = users::table
@@ -556,7 +596,7 @@ impl UserRepository for Store {
         });
         result.map_err(|e| match e {
             TxError::Op(e) => e,
-            TxError::Db(e) => match user_unique_field(&e) {
+            TxError::Db(e) => match unique_field(&e) {
                 Some(field) => UpdateUserError::Conflict(field),
                 None => UpdateUserError::Storage(failure(OP, &e)),
             },
@@ -646,4 +686,199 @@ impl HistoryRepository for Store {
             .map_err(|e| failure(OP, &e))?;
         rows.into_iter().map(|r| r.into_entry(OP)).collect()
     }
+}
+
+/// How many rows the skeleton backfill reads and writes per transaction:
+/// small enough that a batch holds its locks briefly on a live database.
+const BACKFILL_BATCH: i64 = 500;
+
+/// How often a batch is retried when a concurrent write took one of its
+/// skeletons between the check and the update.
+const BACKFILL_RETRIES: usize = 3;
+
+/// A user without a skeleton, as the backfill reads it.
+#[derive(Debug, Queryable)]
+struct MissingSkeleton {
+    tenant_id: String,
+    id: String,
+    created_at: i64,
+    username: String,
+}
+
+/// What the backfill did with one row.
+#[derive(Debug)]
+enum Backfilled {
+    Filled,
+    /// Another user of the tenant holds this skeleton (that user's id).
+    LooksLike(String),
+    /// The stored username no longer passes `Username::parse`.
+    Refused,
+    /// The row changed since it was read (deleted, or given a skeleton).
+    Gone,
+}
+
+/// What a backfill run did, for the log and the tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BackfillReport {
+    pub filled: u64,
+    pub look_alikes: u64,
+    pub refused: u64,
+}
+
+/// Fill `users.username_skeleton` where it is NULL: rows written before the
+/// column existed (SQL cannot compute a skeleton), or set to NULL on
+/// purpose to have them recomputed after the confusables data changed.
+///
+/// Oldest user first within each tenant, so that when two existing users
+/// look alike the older one keeps the name: the younger one's skeleton
+/// stays NULL (NULLs never collide), it stays usable, and a warning names
+/// both ids for an operator to rename one. A stored username that the
+/// current rules refuse (it holds an invisible or bidi character) gets no
+/// skeleton and a warning too. Never fails: a database error stops the
+/// run with an error in the log, and the next run (every `migrate`) goes
+/// on where rows are still NULL. Logs ids only, never a username.
+pub(crate) fn backfill_username_skeletons(conn: &mut AnyConnection) -> BackfillReport {
+    let mut report = BackfillReport::default();
+    let mut after: Option<(String, i64, String)> = None;
+    loop {
+        let batch = match missing_skeletons(conn, after.as_ref()) {
+            Ok(batch) => batch,
+            Err(e) => {
+                log::error!("storage: migrate: cannot read users without a username skeleton: {e}");
+                break;
+            }
+        };
+        let Some(last) = batch.last() else { break };
+        let next = (last.tenant_id.clone(), last.created_at, last.id.clone());
+        let Some(outcomes) = fill_batch(conn, &batch) else {
+            break;
+        };
+        for (row, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                Backfilled::Filled => report.filled += 1,
+                Backfilled::LooksLike(holder) => {
+                    report.look_alikes += 1;
+                    log::warn!(
+                        "storage: migrate: user {} of tenant {} has a username that looks like \
+                         that of user {holder}; it stays usable but unprotected against \
+                         look-alikes until one of the two is renamed",
+                        row.id,
+                        row.tenant_id
+                    );
+                }
+                Backfilled::Refused => {
+                    report.refused += 1;
+                    log::warn!(
+                        "storage: migrate: user {} of tenant {} has a username that the current \
+                         rules refuse (invisible, format or bidi characters); the user cannot be \
+                         read until the row is renamed (see docs/storage.md)",
+                        row.id,
+                        row.tenant_id
+                    );
+                }
+                Backfilled::Gone => {}
+            }
+        }
+        after = Some(next);
+    }
+    if report != BackfillReport::default() {
+        log::info!(
+            "storage: migrate: username skeletons: {} filled, {} look-alikes left empty, {} refused usernames left empty",
+            report.filled,
+            report.look_alikes,
+            report.refused
+        );
+    }
+    report
+}
+
+/// The next batch of users without a skeleton after `after`, in
+/// (tenant, creation time, id) order: the `users_missing_skeleton` index.
+fn missing_skeletons(
+    conn: &mut AnyConnection,
+    after: Option<&(String, i64, String)>,
+) -> QueryResult<Vec<MissingSkeleton>> {
+    let mut query = users::table
+        .filter(users::username_skeleton.is_null())
+        .select((
+            users::tenant_id,
+            users::id,
+            users::created_at,
+            users::username,
+        ))
+        .order((
+            users::tenant_id.asc(),
+            users::created_at.asc(),
+            users::id.asc(),
+        ))
+        .limit(BACKFILL_BATCH)
+        .into_boxed::<MultiBackend>();
+    if let Some((tenant, created_at, id)) = after {
+        query = query.filter(
+            users::tenant_id
+                .gt(tenant.clone())
+                .or(users::tenant_id.eq(tenant.clone()).and(
+                    users::created_at.gt(*created_at).or(users::created_at
+                        .eq(*created_at)
+                        .and(users::id.gt(id.clone()))),
+                )),
+        );
+    }
+    query.load(conn)
+}
+
+/// Give each row of `batch` its skeleton in one transaction, unless another
+/// user of its tenant holds it. `None` when the batch could not be written.
+fn fill_batch(conn: &mut AnyConnection, batch: &[MissingSkeleton]) -> Option<Vec<Backfilled>> {
+    for _ in 0..BACKFILL_RETRIES {
+        let result = write_tx::<_, Infallible>(conn, |conn| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for row in batch {
+                let Ok(username) = Username::parse(&row.username) else {
+                    outcomes.push(Backfilled::Refused);
+                    continue;
+                };
+                let skeleton = username.skeleton().as_str().to_owned();
+                let holder: Option<String> = users::table
+                    .filter(users::tenant_id.eq(&row.tenant_id))
+                    .filter(users::username_skeleton.eq(&skeleton))
+                    .select(users::id)
+                    .first(conn)
+                    .optional()?;
+                if let Some(holder) = holder {
+                    outcomes.push(Backfilled::LooksLike(holder));
+                    continue;
+                }
+                let updated = diesel::update(
+                    users::table
+                        .filter(users::tenant_id.eq(&row.tenant_id))
+                        .filter(users::id.eq(&row.id))
+                        .filter(users::username_skeleton.is_null()),
+                )
+                .set(users::username_skeleton.eq(&skeleton))
+                .execute(conn)?;
+                outcomes.push(if updated == 1 {
+                    Backfilled::Filled
+                } else {
+                    Backfilled::Gone
+                });
+            }
+            Ok(outcomes)
+        });
+        match result {
+            Ok(outcomes) => return Some(outcomes),
+            Err(TxError::Op(never)) => match never {},
+            // A user written by a running node took the skeleton after the
+            // check: the batch rolled back; its next try sees that user.
+            Err(TxError::Db(e)) if unique_field(&e) == Some(UniqueField::Username) => continue,
+            Err(TxError::Db(e)) => {
+                log::error!("storage: migrate: cannot fill username skeletons: {e}");
+                return None;
+            }
+        }
+    }
+    log::error!(
+        "storage: migrate: username skeletons: a batch kept conflicting with concurrent writes; the next start retries it"
+    );
+    None
 }

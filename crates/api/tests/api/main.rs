@@ -15,6 +15,7 @@ mod auth;
 // mod cl2c;
 mod cli;
 // mod cross_dialect;
+// mod identifiers;
 mod iklim;
 mod modules;
 // mod nevis;

@@ -12,6 +12,7 @@ mod account;
 mod address;
 mod attributes;
 mod birth_date;
+mod charset;
 mod country;
 mod enums;
 mod identifiers;
@@ -31,7 +32,7 @@ pub use attributes::{
 pub use birth_date::BirthDate;
 pub use country::CountryCode;
 pub use enums::{AccountType, Gender, Role, Status, SubscriptionPlan};
-pub use identifiers::{Email, EmailKey, Username, UsernameKey, uniqueness_key};
+pub use identifiers::{Email, EmailKey, Username, UsernameKey, UsernameSkeleton, uniqueness_key};
 pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
 pub use locale::Locale;
 pub use membership::{

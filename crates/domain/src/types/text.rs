@@ -1,14 +1,21 @@
 //! Short free-text values (names, labels, address lines) and the one rule
 //! they share: trimmed, NFC-normalised, non-empty, bounded, and free of
-//! control characters.
+//! control and format characters.
 //!
 //! NFC keeps a visually identical name from being stored in two byte forms;
 //! refusing control characters keeps terminal escapes, NULs and line breaks
-//! out of logs and of the single-line fields other systems display.
+//! out of logs and of the single-line fields other systems display; refusing
+//! format characters (bidi overrides, embeddings, isolates and marks,
+//! zero-width space, soft hyphen, tag characters) and blank glyphs keeps a
+//! name from reordering the text it is shown in (`\u{202e}` turns
+//! `Bob\u{202e}nimda` into "Bobadmin" on screen) or from hiding what it
+//! holds. The zero-width joiner and non-joiner stay allowed: Persian and
+//! Indic spelling and emoji sequences need them.
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+use super::charset::refused_in_text;
 use crate::error::ValueError;
 
 /// Which characters, beyond the common rules, a text value may contain.
@@ -43,6 +50,12 @@ fn parse_bounded(input: &str, max_chars: usize, lines: Lines) -> Result<String, 
             Lines::NoWhitespace => "must not contain whitespace or control characters",
         };
         return Err(ValueError::new("invalid_characters", message));
+    }
+    if value.chars().any(refused_in_text) {
+        return Err(ValueError::new(
+            "invalid_characters",
+            "must not contain format, bidirectional, invisible or line-separator characters",
+        ));
     }
     if value.chars().count() > max_chars {
         return Err(ValueError::new(
@@ -314,6 +327,64 @@ mod tests {
             WalletAddress::parse("0xab\u{a0}cd").unwrap_err().code,
             "invalid_characters"
         );
+    }
+
+    #[test]
+    fn rejects_format_and_bidi_characters() {
+        // Zero width space, soft hyphen, right-to-left override, embedding,
+        // isolate, right-to-left mark, BOM, word joiner, a tag character,
+        // the Unicode line separator, Hangul filler.
+        for input in [
+            "al\u{200b}ice",
+            "Mül\u{ad}ler",
+            "Bob\u{202e}nimda",
+            "a\u{202b}b",
+            "a\u{2067}b\u{2069}",
+            "\u{200f}Dana",
+            "\u{feff}Ann",
+            "a\u{2060}b",
+            "a\u{e0041}",
+            "a\u{2028}b",
+            "\u{3164}",
+        ] {
+            assert_eq!(
+                PersonName::parse(input).unwrap_err().code,
+                "invalid_characters",
+                "{input:?}"
+            );
+            assert_eq!(
+                Title::parse(input).unwrap_err().code,
+                "invalid_characters",
+                "{input:?}"
+            );
+            assert_eq!(
+                Remarks::parse(input).unwrap_err().code,
+                "invalid_characters",
+                "{input:?}"
+            );
+            assert_eq!(
+                WalletAddress::parse(input).unwrap_err().code,
+                "invalid_characters",
+                "{input:?}"
+            );
+        }
+        let err = PersonName::parse("Bob\u{202e}nimda").unwrap_err();
+        assert!(!err.message.contains("nimda"), "{}", err.message);
+    }
+
+    #[test]
+    fn keeps_joiners_and_variation_selectors() {
+        // Persian "Mohammadreza" with a zero-width non-joiner; a family
+        // emoji joined with U+200D; a heart with its emoji presentation
+        // selector; a Japanese name with an ideographic variation selector.
+        for input in [
+            "\u{645}\u{62d}\u{645}\u{62f}\u{200c}\u{631}\u{636}\u{627}",
+            "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}",
+            "\u{2764}\u{fe0f}",
+            "\u{8fbb}\u{e0100}",
+        ] {
+            assert_eq!(PersonName::parse(input).unwrap().as_str(), input);
+        }
     }
 
     #[test]

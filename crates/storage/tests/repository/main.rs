@@ -36,6 +36,7 @@ macro_rules! backend_tests {
 
 mod concurrency;
 mod credentials;
+mod identifiers;
 mod listing;
 mod store;
 mod support;
