@@ -1,9 +1,11 @@
 //! `spawn_app`: the real server on 127.0.0.1:0 over a fresh database, and
 //! the requests the tests make of it.
 //!
-//! SQLite: a file in a temporary folder. PostgreSQL: a database created from
-//! `TEST_DATABASE_URL` and dropped afterwards; without that variable the
-//! PostgreSQL tests are skipped, except under `CI=true`, where they fail.
+//! The databases come from `userhub_testkit`: SQLite, a file in a temporary
+//! folder; PostgreSQL, a database of its own on the server in
+//! `TEST_DATABASE_URL`, dropped afterwards. The PostgreSQL tests are
+//! `#[ignore]`d, saying they need that variable (`make test` runs them when
+//! it is set); one made to run without it fails, saying so.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -24,6 +26,8 @@ use userhub_domain::tenant::{Tenant, TenantName};
 use userhub_domain::types::{ApiKeyId, Role, UserId};
 use userhub_domain::user::User;
 use userhub_storage::Store;
+pub use userhub_testkit::Backend;
+use userhub_testkit::TestDatabase;
 
 /// A password every policy accepts.
 pub const STRONG: &str = "newStr0ng!P@ssw0rd";
@@ -35,33 +39,16 @@ pub const CHEAP: HashParams = HashParams {
     parallelism: 1,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Instantiate each test once per backend: `both_backends!(a, b);` expects
-/// `async fn a(backend: Backend)` in the same module.
+/// `async fn a(backend: Backend)` in the same module and makes
+/// `sqlite::a` and `postgres::a`. Tests that need PostgreSQL (taking the
+/// database away) follow `; postgres_only:`, as in
+/// `both_backends!(a, b; postgres_only: c)`. (`userhub_testkit`'s macro,
+/// under the name the test modules use.)
 #[macro_export]
 macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await;
-                }
-            )*
-        }
+    ($($tests:tt)*) => {
+        userhub_testkit::both_backends_async!($($tests)*);
     };
 }
 
@@ -77,71 +64,6 @@ pub fn test_config() -> Config {
     }
 }
 
-/// A database that lives as long as the test.
-enum Database {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Database::Postgres { admin_url, name } = self {
-            use diesel::{Connection, RunQueryDsl};
-            if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn);
-            }
-        }
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
-    let mut out = format!("{}/{name}", &base[..path_start]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-fn new_database(backend: Backend) -> Option<(Database, String)> {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}/userhub.db", dir.path().display());
-            Some((Database::Sqlite(dir), url))
-        }
-        Backend::Postgres => {
-            let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-                assert!(
-                    std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run"
-                );
-                eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL tests");
-                return None;
-            };
-            use diesel::{Connection, RunQueryDsl};
-            let name = format!("userhub_api_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::PgConnection::establish(&admin_url)
-                .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut conn)
-                .unwrap();
-            let url = with_database(&admin_url, &name);
-            Some((Database::Postgres { admin_url, name }, url))
-        }
-    }
-}
-
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -154,9 +76,15 @@ pub struct TestApp {
     config: Config,
     server: Option<(ServerHandle, JoinHandle<()>)>,
     // Dropped last: the server and the store go first.
-    _database: Database,
+    database: TestDatabase,
 }
 
+/// The app on a fresh database on `backend`.
+///
+/// Always `Some`: the `Option` stays so that the tests'
+/// `let Some(app) = spawn_app(backend).await else { return };` compiles.
+/// Without `TEST_DATABASE_URL` a PostgreSQL test fails here, saying why; it
+/// no longer returns early as if it had passed.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, |_| {}).await
 }
@@ -165,7 +93,8 @@ pub async fn spawn_app_with(
     backend: Backend,
     configure: impl FnOnce(&mut Config),
 ) -> Option<TestApp> {
-    let (database, url) = new_database(backend)?;
+    let database = TestDatabase::new(backend);
+    let url = database.url().to_owned();
     let mut config = test_config();
     config.database_url = url.clone();
     configure(&mut config);
@@ -193,7 +122,7 @@ pub async fn spawn_app_with(
         tenant,
         config,
         server: None,
-        _database: database,
+        database,
     };
     app.admin_key = app.key(app.tenant.clone(), &[Role::Admin]);
     app.start();
@@ -226,17 +155,15 @@ impl TestApp {
     }
 
     /// Take the database away under the running server (PostgreSQL only:
-    /// drop it, ending every connection). Returns false on SQLite, whose
-    /// file cannot be taken from connections that hold it open.
+    /// refuse new connections and end the open ones; the server's pool
+    /// cannot reconnect). Returns false on SQLite, whose file cannot be
+    /// taken from connections that hold it open.
     pub fn lose_database(&self) -> bool {
-        let Database::Postgres { admin_url, name } = &self._database else {
+        let Some(database) = self.database.as_postgres() else {
             return false;
         };
-        use diesel::{Connection, RunQueryDsl};
-        let mut conn = diesel::PgConnection::establish(admin_url).unwrap();
-        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
-            .execute(&mut conn)
-            .unwrap();
+        database.set_allow_connections(false);
+        database.drop_connections();
         true
     }
 
@@ -404,17 +331,4 @@ pub fn error_fields(body: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect()
-}
-
-#[test]
-fn database_names_are_replaced() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
 }

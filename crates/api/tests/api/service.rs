@@ -22,9 +22,8 @@ async fn health_and_readiness(backend: Backend) {
 /// /readyz says whether the database answers; /healthz only that the
 /// process does. (PostgreSQL: a SQLite file cannot be taken away from a
 /// running process.)
-#[tokio::test]
-async fn readiness_follows_the_database() {
-    let Some(app) = spawn_app_with(Backend::Postgres, |config| {
+async fn readiness_follows_the_database(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |config| {
         config.database_wait = std::time::Duration::from_millis(500);
     })
     .await
@@ -183,5 +182,6 @@ both_backends!(
     health_and_readiness,
     errors_are_json,
     bodies_over_the_limit_get_413,
-    openapi_document,
+    openapi_document;
+    postgres_only: readiness_follows_the_database,
 );

@@ -1,7 +1,8 @@
 //! The repository test suite: every test runs on SQLite (a file in a
-//! temporary folder) and, when `TEST_DATABASE_URL` is set, on PostgreSQL (a
-//! fresh database per test, dropped afterwards). With `CI=true` and no
-//! `TEST_DATABASE_URL`, the PostgreSQL tests fail instead of skipping.
+//! temporary folder) and on PostgreSQL (a fresh database per test on the
+//! server in `TEST_DATABASE_URL`, dropped afterwards). The PostgreSQL
+//! instances are `#[ignore]`d, saying they need `TEST_DATABASE_URL`: run
+//! them with `-- --include-ignored` (`make test` does when it is set).
 //!
 //! One binary (`tests/repository/`) with modules, not one per file: each
 //! `tests/*.rs` would be linked separately.
@@ -9,28 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 /// Instantiate each named test body (`fn name(store: &Store)` in the
-/// calling module) as `sqlite::name` and `postgres::name`.
+/// calling module) as `sqlite::name` and `postgres::name`, each on a fresh
+/// migrated store of its own (`support::with_store`).
 macro_rules! backend_tests {
     ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $name() {
-                    let db = crate::support::sqlite();
-                    super::$name(&db.store);
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(db) = crate::support::postgres() {
-                        super::$name(&db.store);
-                    }
-                }
-            )+
-        }
+        userhub_testkit::both_backends!(with crate::support::with_store; $($name),+);
     };
 }
 
