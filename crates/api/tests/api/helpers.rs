@@ -170,23 +170,13 @@ impl TestApp {
     /// Make the database refuse new connections and end every open one
     /// (`refuse`), or accept them again (PostgreSQL only; panics on SQLite).
     pub fn refuse_connections(&self, refuse: bool) {
-        let Database::Postgres { admin_url, name } = &self._database else {
-            panic!("only a PostgreSQL database can refuse connections");
-        };
-        use diesel::{Connection, RunQueryDsl};
-        let mut conn = diesel::PgConnection::establish(admin_url).unwrap();
-        diesel::sql_query(format!(
-            "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {}",
-            !refuse
-        ))
-        .execute(&mut conn)
-        .unwrap();
+        let database = self
+            .database
+            .as_postgres()
+            .expect("only a PostgreSQL database can refuse connections");
+        database.set_allow_connections(!refuse);
         if refuse {
-            diesel::sql_query(format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            ))
-            .execute(&mut conn)
-            .unwrap();
+            database.drop_connections();
         }
     }
 

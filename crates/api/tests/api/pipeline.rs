@@ -354,8 +354,8 @@ async fn an_exhausted_pool_is_503_never_500(backend: Backend) {
 /// and every session ended): every dialect answers its authenticated routes
 /// 503 with `Retry-After` in its own body, and serves again once the
 /// database is back.
-async fn a_lost_database_during_authentication_is_503() {
-    let Some(app) = spawn_app_with(Backend::Postgres, |config| {
+async fn a_lost_database_during_authentication_is_503(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |config| {
         config.database_wait = Duration::from_millis(500);
     })
     .await
@@ -402,12 +402,6 @@ both_backends!(
     wrong_types_are_named_and_never_echoed,
     null_for_what_iklim_cannot_remove_is_refused,
     unknown_routes_and_wrong_methods_answer_in_the_dialects_body,
-    an_exhausted_pool_is_503_never_500,
+    an_exhausted_pool_is_503_never_500;
+    postgres_only: a_lost_database_during_authentication_is_503
 );
-
-mod postgres_only {
-    #[tokio::test]
-    async fn a_lost_database_during_authentication_is_503() {
-        super::a_lost_database_during_authentication_is_503().await;
-    }
-}
