@@ -92,7 +92,7 @@ pub fn memberships_by_organization(
     let mut errors = ValidationErrors::new();
     for (i, membership) in memberships.iter().enumerate() {
         errors.check(
-            &format!("memberships[{i}].organization"),
+            format!("memberships[{i}].organization"),
             check_one_per_organization(&memberships[..i], membership),
         );
     }
