@@ -11,7 +11,7 @@ mod helpers;
 
 mod auth;
 // mod blocks;
-// mod cl2c;
+mod cl2c;
 mod cli;
 // mod cross_dialect;
 mod iklim;
