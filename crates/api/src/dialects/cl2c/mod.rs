@@ -57,6 +57,13 @@ impl FieldNames for Cl2c {
 /// The media type of every cl2c error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The error answers every operation of cl2c's document lists.
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "Problem",
+    content_type: PROBLEM_JSON,
+    invalid: StatusCode::BAD_REQUEST,
+};
+
 /// An RFC 7807 problem, as cl2c answers every error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -176,34 +183,22 @@ struct TenantKeyAuth;
 impl Modify for TenantKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for (scheme, header, description) in [
-            (
-                "tenant",
-                auth::TENANT_HEADER,
-                "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
-            ),
-            (
-                "apiKey",
-                auth::API_KEY_HEADER,
-                "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
-            ),
-        ] {
-            components.add_security_scheme(
-                scheme,
-                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                    header,
-                    description,
-                ))),
-            );
-        }
+        let mut add = |scheme: &str, header: &str, description: &str| {
+            let value = ApiKeyValue::with_description(header, description);
+            components.add_security_scheme(scheme, SecurityScheme::ApiKey(ApiKey::Header(value)));
+        };
+        add(
+            "tenant",
+            auth::TENANT_HEADER,
+            "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
+        );
+        add(
+            "apiKey",
+            auth::API_KEY_HEADER,
+            "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
+        );
     }
 }
-
-const ERRORS: ErrorResponses = ErrorResponses {
-    schema: "Problem",
-    content_type: PROBLEM_JSON,
-    invalid: StatusCode::BAD_REQUEST,
-};
 
 #[derive(OpenApi)]
 #[openapi(
