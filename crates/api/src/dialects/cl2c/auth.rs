@@ -40,6 +40,9 @@ const MISSING_TOKEN: &str = "a user's access token is required: Authorization: B
 const BAD_TOKEN: &str = "the bearer access token is not valid (unknown, revoked or expired) for the `tenant` header's tenant";
 const API_KEY_IS_NO_USER: &str = "this route changes the logged-in user: send a user's access token (from POST /v1/auth/login), not an API key";
 
+// TOOLKIT?: `Credential` + `Caller<C>` generalise the toolkit's `Bearer<D>`
+// (whose 401 messages are fixed) to any headers and messages; Blocks'
+// `x-blocks-key` needs the same, so it could live beside `Bearer`.
 /// What a route takes as its caller's credential.
 pub trait Credential {
     /// The credential `req` presents, or the 401 for presenting none.
