@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::iklim;
+use crate::dialects::{cl2c, iklim};
 use crate::health;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, Dialect, ErrorReport, Failure, RequestError, Service};
@@ -50,11 +50,10 @@ impl Mounted {
 }
 
 /// Every dialect the service speaks.
-pub const DIALECTS: &[Mounted] = &[Mounted::of::<iklim::Iklim>(
-    iklim::PREFIXES,
-    iklim::handlers::configure,
-    iklim::handlers::openapi,
-)];
+pub const DIALECTS: &[Mounted] = &[
+    Mounted::of::<iklim::Iklim>(iklim::PREFIXES, iklim::configure, iklim::openapi),
+    Mounted::of::<cl2c::Cl2c>(cl2c::PREFIXES, cl2c::configure, cl2c::openapi),
+];
 
 #[derive(OpenApi)]
 #[openapi(

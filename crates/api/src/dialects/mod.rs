@@ -6,4 +6,5 @@
 //! mechanisms in [`crate::toolkit`]. The application mounts them in
 //! [`crate::routes`].
 
+pub mod cl2c;
 pub mod iklim;

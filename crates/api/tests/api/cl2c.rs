@@ -904,6 +904,60 @@ async fn openapi_document(backend: Backend) {
     );
 }
 
+async fn unknown_routes_and_methods_are_problems(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // A path cl2c has, with another method: 405 naming the methods it has.
+    let response = send(with_key(&app, Method::DELETE, "/v1/cl2c/user", None, None)).await;
+    assert_eq!(response.headers().get("allow").unwrap(), "POST, PUT");
+    problem(response, StatusCode::METHOD_NOT_ALLOWED, "/v1/cl2c/user").await;
+    // A path under cl2c's prefix that no route has.
+    let response = send(with_key(&app, Method::GET, "/v1/cl2c/nothing", None, None)).await;
+    problem(response, StatusCode::NOT_FOUND, "/v1/cl2c/nothing").await;
+}
+
+async fn credentials_are_judged_before_the_body(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    // A bad key with a bad body: the key's answer.
+    let response = send(
+        with_key(
+            &app,
+            Method::POST,
+            "/v1/cl2c/user",
+            Some("acme"),
+            Some("uhk_wrong"),
+        )
+        .header("content-type", "application/json")
+        .body("[1, 2]"),
+    )
+    .await;
+    problem(response, StatusCode::UNAUTHORIZED, "/v1/cl2c/user").await;
+    // With a good key: a body that is not an object, and null for the id.
+    let response = send(
+        with_key(
+            &app,
+            Method::POST,
+            "/v1/cl2c/user",
+            Some("acme"),
+            Some(&app.admin_key),
+        )
+        .header("content-type", "application/json")
+        .body("\"johndoe\""),
+    )
+    .await;
+    let body = problem(response, StatusCode::BAD_REQUEST, "/v1/cl2c/user").await;
+    assert_eq!(body["errors"], json!({}));
+    let user = create_ok(&app, "johndoe").await;
+    let token = log_in(&app, &user).await;
+    let (status, body) = put(&app, Some(&token), &json!({"id": null, "firstName": 5})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["errors"]["id"], json!(["a value is required"]));
+    assert_eq!(body["errors"]["firstName"], json!(["must be a string"]));
+}
+
 both_backends!(
     documented_example_body_is_refused,
     create_with_a_valid_number,
@@ -916,4 +970,6 @@ both_backends!(
     deleted_users_answer_as_unknown,
     the_logged_in_user_changes_themselves,
     openapi_document,
+    unknown_routes_and_methods_are_problems,
+    credentials_are_judged_before_the_body,
 );

@@ -12,7 +12,7 @@ mod pipeline;
 
 mod auth;
 // mod blocks;
-// mod cl2c;
+mod cl2c;
 mod cli;
 // mod cross_dialect;
 // mod identifiers;
