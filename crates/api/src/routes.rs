@@ -13,6 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
+use crate::dialects::blocks;
 use crate::dialects::iklim;
 use crate::health;
 use crate::toolkit::dialect::respond;
@@ -50,11 +51,10 @@ impl Mounted {
 }
 
 /// Every dialect the service speaks.
-pub const DIALECTS: &[Mounted] = &[Mounted::of::<iklim::Iklim>(
-    iklim::PREFIXES,
-    iklim::configure,
-    iklim::openapi,
-)];
+pub const DIALECTS: &[Mounted] = &[
+    Mounted::of::<iklim::Iklim>(iklim::PREFIXES, iklim::configure, iklim::openapi),
+    Mounted::of::<blocks::Blocks>(blocks::PREFIXES, blocks::configure, blocks::openapi),
+];
 
 #[derive(OpenApi)]
 #[openapi(

@@ -6,4 +6,5 @@
 //! mechanisms in [`crate::toolkit`]. The application mounts them in
 //! [`crate::routes`].
 
+pub mod blocks;
 pub mod iklim;

@@ -10,7 +10,7 @@
 mod helpers;
 
 mod auth;
-// mod blocks;
+mod blocks;
 // mod cl2c;
 mod cli;
 // mod cross_dialect;
