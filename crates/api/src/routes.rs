@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::{cl2c, iklim};
+use crate::dialects::{blocks, cl2c, iklim};
 use crate::health;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, Dialect, ErrorReport, Failure, RequestError, Service};
@@ -53,6 +53,7 @@ impl Mounted {
 pub const DIALECTS: &[Mounted] = &[
     Mounted::of::<iklim::Iklim>(iklim::PREFIXES, iklim::configure, iklim::openapi),
     Mounted::of::<cl2c::Cl2c>(cl2c::PREFIXES, cl2c::configure, cl2c::openapi),
+    Mounted::of::<blocks::Blocks>(blocks::PREFIXES, blocks::configure, blocks::openapi),
 ];
 
 #[derive(OpenApi)]

@@ -6,5 +6,6 @@
 //! mechanisms in [`crate::toolkit`]. The application mounts them in
 //! [`crate::routes`].
 
+pub mod blocks;
 pub mod cl2c;
 pub mod iklim;

@@ -1208,6 +1208,68 @@ async fn openapi_document(backend: Backend) {
     }
 }
 
+/// Unknown routes and wrong methods under `/idp` answer in Blocks' error
+/// body; the credential is judged before the body (a bad key with a bad body
+/// is a 401); errors the domain finds are named in Blocks' words.
+async fn routes_methods_and_credentials_come_first(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let response = app
+        .request(Method::GET, CREATE, None)
+        .header("x-blocks-key", &app.admin_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "POST");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(body["code"], "method_not_allowed");
+    assert!(body["requestId"].is_string());
+    let (status, body) = call(&app, Method::GET, "/idp/v1/Iam/Nothing", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "not_found");
+
+    for key in [None, Some("uhk_notakey")] {
+        let response = app.request(Method::POST, UPDATE, None);
+        let response = match key {
+            Some(key) => response.header("x-blocks-key", key),
+            None => response,
+        };
+        let response = response
+            .header("content-type", "application/json")
+            .body("[1, 2]")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+        let (status, body) = answer(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
+    }
+    // With a good key, the same body is refused as not an object.
+    let (status, body) = post(&app, UPDATE, &app.admin_key, &json!([1, 2])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "malformed_json");
+
+    // The domain judges one membership per organization; Blocks names it.
+    let (status, body) = post(
+        &app,
+        CREATE,
+        &app.admin_key,
+        &json!({"email": "d@example.com", "userName": "d", "password": STRONG,
+                "memberships": [{"organizationId": "o"}, {"organizationId": "o"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_fields(&body), ["memberships[1].organizationId"]);
+    assert_eq!(body["errors"][0]["code"], "duplicate");
+}
+
 both_backends!(
     create_documented_example,
     create_lists_every_invalid_field,
@@ -1219,4 +1281,5 @@ both_backends!(
     deleted_users_are_unknown,
     update_rules_matrix,
     openapi_document,
+    routes_methods_and_credentials_come_first,
 );

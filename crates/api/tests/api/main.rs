@@ -11,7 +11,7 @@ mod helpers;
 mod pipeline;
 
 mod auth;
-// mod blocks;
+mod blocks;
 mod cl2c;
 mod cli;
 // mod cross_dialect;

@@ -1,0 +1,161 @@
+//! Blocks' routes. Each handler parses its request into a domain command,
+//! runs it in one trip through the pipeline (which also checks the
+//! request's `projectKey`) and renders the result in Blocks' shape;
+//! failures are rendered by [`Blocks`].
+
+use std::collections::BTreeMap;
+
+use actix_web::web::Json;
+use actix_web::{HttpRequest, get, post, web};
+use userhub_domain::DomainError;
+use userhub_domain::authz::Actor;
+use userhub_domain::ports::Ctx;
+use userhub_domain::service;
+use userhub_storage::Store;
+
+use super::dto::{
+    CreateUserRequest, GetUserResponse, GetUsersRequest, GetUsersResponse, Scoped,
+    UpdateUserRequest, UserResponse, create_command, get_user_query, list_command, update_command,
+};
+use super::{Blocks, BlocksKey};
+use crate::state::AppState;
+use crate::toolkit::{Body, ClaimRefused, ErrorBody, Failure, Reply, query_pairs};
+
+/// A domain operation, as a route runs it on its parsed command.
+type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
+
+/// One trip to the blocking pool: admit the caller (a `projectKey` naming
+/// another project answers as a `missing` that does not exist), then run
+/// `op` on the command, or answer what was wrong with the request.
+async fn run<C: Send + 'static, T: Send + 'static>(
+    state: &AppState,
+    key: BlocksKey,
+    missing: &'static str,
+    parsed: Result<Scoped<C>, Failure>,
+    op: Operation<C, T>,
+) -> Reply<Blocks, T> {
+    let project = parsed.as_ref().ok().and_then(|p| p.project.clone());
+    let access = key.access(project, ClaimRefused::AsNotFound(missing));
+    let done = state.call(access, move |ctx, actor| {
+        Ok(op(ctx, actor, parsed?.command)?)
+    });
+    Ok(done.await?)
+}
+
+/// Create a user.
+///
+/// Creates a user in the caller's project. `email`, `userName` and
+/// `password` (by the project's policy) are required. `organizationId` adds
+/// a bare membership unless `memberships` lists it. Needs POWER_USER or
+/// ADMIN. Every invalid field is listed at once.
+#[utoipa::path(
+    request_body = CreateUserRequest,
+    responses(
+        (status = 200, body = UserResponse, description = "The new user"),
+        (status = 403, body = ErrorBody, description = "The caller may not create users"),
+        (status = 404, body = ErrorBody, description = "`projectKey` does not name the caller's project"),
+        (status = 409, body = ErrorBody, description = "The `userName` or `email` is taken in the project"),
+    )
+)]
+#[post("/idp/v1/Iam/Create")]
+pub async fn create_user(
+    key: BlocksKey,
+    state: web::Data<AppState>,
+    Body(body): Body,
+) -> Reply<Blocks, Json<UserResponse>> {
+    let parsed = body.map_err(Failure::from).and_then(create_command);
+    let user = run(&state, key, "project", parsed, service::create_user).await?;
+    Ok(Json(UserResponse::from_user(&user)))
+}
+
+/// Update a user.
+///
+/// Changes the fields given of the user `itemId`; `null` removes an
+/// optional value or empties a list. `email` and `userName` are ignored; a
+/// `password` is refused (400). `active: true` makes the user ACTIVE,
+/// `false` INACTIVE. `mfaEnabled` and `userMfaType` change independently.
+/// Profile fields: the user themselves, a POWER_USER or an ADMIN; `active`,
+/// `isVarified`, `memberships`, `organizationId` and `allowedLogInType`: an
+/// ADMIN only. A refused change names every refused field, changing nothing.
+#[utoipa::path(
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, body = UserResponse, description = "The user after the change"),
+        (status = 403, body = ErrorBody, description = "Fields the caller may not change (all listed); nothing changed"),
+        (status = 404, body = ErrorBody, description = "No such user in the caller's project (or `projectKey` names another project)"),
+        (status = 409, body = ErrorBody, description = "The user kept changing concurrently: retry"),
+    )
+)]
+#[post("/idp/v1/Iam/Update")]
+pub async fn update_user(
+    key: BlocksKey,
+    state: web::Data<AppState>,
+    Body(body): Body,
+) -> Reply<Blocks, Json<UserResponse>> {
+    let parsed = body.map_err(Failure::from).and_then(update_command);
+    let user = run(&state, key, "user", parsed, service::update_user).await?;
+    Ok(Json(UserResponse::from_user(&user)))
+}
+
+/// Read a user.
+///
+/// The user `Id` in the `{"data": ..., "errors": {}}` envelope. Another
+/// project's user, a deleted user and a `ProjectKey` naming another project
+/// all answer 404 as a user that does not exist. A user may read
+/// themselves; reading others needs ADMIN, POWER_USER or API_USER.
+#[utoipa::path(
+    params(
+        ("Id" = String, Query, format = Uuid, description = "The user's `itemId`"),
+        ("ProjectKey" = Option<String>, Query, description = "The caller's project's name or id, or the `x-blocks-key` value"),
+    ),
+    responses(
+        (status = 200, body = GetUserResponse, description = "The user, in the envelope"),
+        (status = 400, body = ErrorBody, description = "`Id` is missing or not a UUID, or the query string is malformed"),
+        (status = 403, body = ErrorBody, description = "The caller may not read other users"),
+        (status = 404, body = ErrorBody, description = "No such user in the caller's project"),
+    )
+)]
+#[get("/idp/v1/Iam/GetUser")]
+pub async fn get_user(
+    key: BlocksKey,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Reply<Blocks, Json<GetUserResponse>> {
+    let parsed = get_user_query(query_pairs(&req));
+    let user = run(&state, key, "user", parsed, service::get_user).await?;
+    Ok(Json(GetUserResponse {
+        data: UserResponse::from_user(&user),
+        errors: BTreeMap::new(),
+    }))
+}
+
+/// List users, a page at a time.
+///
+/// Pages count from 1 (`pageSize` 1 to 100, default 10), sorted by
+/// `createdDate` (default), `lastUpdatedDate`, `userName` or `email`.
+/// Filters: `email` and `name` (first, last or user name) match from the
+/// start, case-insensitively; `userIds`; `status` (`true` ACTIVE, `false`
+/// INACTIVE, or status names); `organizationId`. `totalCount` counts every
+/// match; deleted users are never listed. Needs ADMIN, POWER_USER or API_USER.
+#[utoipa::path(
+    request_body = GetUsersRequest,
+    responses(
+        (status = 200, body = GetUsersResponse, description = "One page of users"),
+        (status = 403, body = ErrorBody, description = "The caller may not list users"),
+        (status = 404, body = ErrorBody, description = "`projectKey` does not name the caller's project"),
+    )
+)]
+#[post("/idp/v1/Iam/GetUsers")]
+pub async fn get_users(
+    key: BlocksKey,
+    state: web::Data<AppState>,
+    Body(body): Body,
+) -> Reply<Blocks, Json<GetUsersResponse>> {
+    let parsed = body.map_err(Failure::from).and_then(list_command);
+    let page = run(&state, key, "project", parsed, service::list_users).await?;
+    Ok(Json(GetUsersResponse {
+        data: page.users.iter().map(UserResponse::from_user).collect(),
+        total_count: page.total.unwrap_or_default(),
+        errors: BTreeMap::new(),
+    }))
+}
