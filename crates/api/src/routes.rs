@@ -51,9 +51,21 @@ impl Mounted {
 
 /// Every dialect the service speaks.
 pub const DIALECTS: &[Mounted] = &[
-    Mounted::of::<iklim::Iklim>(iklim::PREFIXES, iklim::configure, iklim::openapi),
-    Mounted::of::<cl2c::Cl2c>(cl2c::PREFIXES, cl2c::configure, cl2c::openapi),
-    Mounted::of::<blocks::Blocks>(blocks::PREFIXES, blocks::configure, blocks::openapi),
+    Mounted::of::<iklim::Iklim>(
+        iklim::PREFIXES,
+        iklim::handlers::configure,
+        iklim::handlers::openapi,
+    ),
+    Mounted::of::<cl2c::Cl2c>(
+        cl2c::PREFIXES,
+        cl2c::handlers::configure,
+        cl2c::handlers::openapi,
+    ),
+    Mounted::of::<blocks::Blocks>(
+        blocks::PREFIXES,
+        blocks::handlers::configure,
+        blocks::handlers::openapi,
+    ),
 ];
 
 #[derive(OpenApi)]

@@ -18,14 +18,10 @@ pub mod handlers;
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use userhub_domain::{Field, UniqueField, UserField};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
-use utoipa::{Modify, OpenApi};
 
 use crate::secrets;
-use crate::toolkit::openapi::ErrorResponses;
 use crate::toolkit::{
     Access, Challenge, ClaimRefused, Dialect, DialectError, ErrorBody, ErrorReport, FieldNames,
     RequestError, header_text,
@@ -132,70 +128,5 @@ impl BlocksKey {
     }
 }
 
-/// Blocks' error answers in its document: the shared body, invalid content 400.
-const ERRORS: ErrorResponses = ErrorResponses {
-    schema: "ErrorBody",
-    content_type: "application/json",
-    invalid: StatusCode::BAD_REQUEST,
-};
-
 /// The paths Blocks owns (its 404 and 405 answers are Blocks').
 pub const PREFIXES: &[&str] = &["/idp"];
-
-/// Mount Blocks' routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(handlers::create_user)
-        .service(handlers::update_user)
-        .service(handlers::get_user)
-        .service(handlers::get_users);
-}
-
-/// What every Blocks route shares in its document: the `iam` tag and the
-/// `x-blocks-key` credential (declared once here rather than on each route).
-#[derive(Debug)]
-struct EveryRoute;
-
-impl Modify for EveryRoute {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "blocksKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                KEY_HEADER,
-                "A userhub API key of the project (`uhk_...`, made with `userhub api-key create`), or a user's access token (`uha_...`, from a login).",
-            ))),
-        );
-        let routes = openapi.paths.paths.values_mut();
-        for operation in routes
-            .flat_map(|item| [&mut item.get, &mut item.post])
-            .flatten()
-        {
-            operation.tags = Some(vec!["iam".to_owned()]);
-            let key = SecurityRequirement::new("blocksKey", Vec::<String>::new());
-            operation.security = Some(vec![key]);
-        }
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    modifiers(&EveryRoute, &ERRORS),
-    components(schemas(ErrorBody, dto::MembershipInput)),
-    tags((name = "iam", description = "Create, change, read and list users of the project")),
-    paths(
-        handlers::create_user,
-        handlers::update_user,
-        handlers::get_user,
-        handlers::get_users,
-    ),
-    info(
-        title = "userhub — SELISE Blocks dialect",
-        description = "SELISE Blocks' IAM user API, served by userhub. A Blocks project is a userhub tenant. Authenticate with `x-blocks-key: <API key of the project>`. Errors share one JSON body (`ErrorBody`), with fields in Blocks' names.",
-    ),
-)]
-struct BlocksApi;
-
-/// Blocks' OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    BlocksApi::openapi()
-}

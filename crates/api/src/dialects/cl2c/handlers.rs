@@ -2,6 +2,12 @@
 //! operation through the pipeline and renders the result in cl2c's shape;
 //! failures are rendered by [`Cl2c`] as RFC 7807 problems.
 
+use actix_web::http::StatusCode;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{PROBLEM_JSON, auth};
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use actix_web::web::Json;
 use actix_web::{get, post, put, web};
 use userhub_domain::authz::Principal;
@@ -159,4 +165,62 @@ pub async fn get_user(
         })
         .await?;
     Ok(Json(render(&user)))
+}
+
+/// The error answers every operation of cl2c's document lists.
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "Problem",
+    content_type: PROBLEM_JSON,
+    invalid: StatusCode::BAD_REQUEST,
+};
+
+/// Mount cl2c's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_user)
+        .service(update_user)
+        .service(list_users)
+        .service(get_user);
+}
+
+/// Adds the `tenant` and `apiKey` header schemes the key routes require
+/// together.
+#[derive(Debug)]
+struct TenantKeyAuth;
+
+impl Modify for TenantKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut add = |scheme: &str, header: &str, description: &str| {
+            let value = ApiKeyValue::with_description(header, description);
+            components.add_security_scheme(scheme, SecurityScheme::ApiKey(ApiKey::Header(value)));
+        };
+        add(
+            "tenant",
+            auth::TENANT_HEADER,
+            "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
+        );
+        add(
+            "apiKey",
+            auth::API_KEY_HEADER,
+            "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "userhub — cl2c dialect",
+        description = "cl2c's user API, served by userhub. Create, list and get send the `tenant` and `X-API-Key` headers; `PUT /v1/cl2c/user` sends a user's access token (`Authorization: Bearer`, from `POST /v1/auth/login`). Every error is an RFC 7807 problem (`application/problem+json`) with an `errors` map of field to messages.",
+    ),
+    paths(create_user, update_user, list_users, get_user),
+    components(schemas(Problem)),
+    tags((name = "users", description = "Create, change, list and get users")),
+    modifiers(&TenantKeyAuth, &BearerAuth, &ERRORS),
+)]
+struct Cl2cApi;
+
+/// cl2c's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    Cl2cApi::openapi()
 }

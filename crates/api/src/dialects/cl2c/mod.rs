@@ -22,14 +22,12 @@ pub mod handlers;
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::Serialize;
 use userhub_domain::{UniqueField, UserField};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::request_id;
-use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{Dialect, ErrorReport, FieldNames, Kind};
 
 /// The cl2c dialect.
@@ -56,13 +54,6 @@ impl FieldNames for Cl2c {
 
 /// The media type of every cl2c error answer.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// The error answers every operation of cl2c's document lists.
-const ERRORS: ErrorResponses = ErrorResponses {
-    schema: "Problem",
-    content_type: PROBLEM_JSON,
-    invalid: StatusCode::BAD_REQUEST,
-};
 
 /// An RFC 7807 problem, as cl2c answers every error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -166,54 +157,3 @@ impl Dialect for Cl2c {
 
 /// The paths cl2c owns (its 404 and 405 answers are problems).
 pub const PREFIXES: &[&str] = &["/v1/cl2c"];
-
-/// Mount cl2c's routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(handlers::create_user)
-        .service(handlers::update_user)
-        .service(handlers::list_users)
-        .service(handlers::get_user);
-}
-
-/// Adds the `tenant` and `apiKey` header schemes the key routes require
-/// together.
-#[derive(Debug)]
-struct TenantKeyAuth;
-
-impl Modify for TenantKeyAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut add = |scheme: &str, header: &str, description: &str| {
-            let value = ApiKeyValue::with_description(header, description);
-            components.add_security_scheme(scheme, SecurityScheme::ApiKey(ApiKey::Header(value)));
-        };
-        add(
-            "tenant",
-            auth::TENANT_HEADER,
-            "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
-        );
-        add(
-            "apiKey",
-            auth::API_KEY_HEADER,
-            "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
-        );
-    }
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "userhub — cl2c dialect",
-        description = "cl2c's user API, served by userhub. Create, list and get send the `tenant` and `X-API-Key` headers; `PUT /v1/cl2c/user` sends a user's access token (`Authorization: Bearer`, from `POST /v1/auth/login`). Every error is an RFC 7807 problem (`application/problem+json`) with an `errors` map of field to messages.",
-    ),
-    paths(handlers::create_user, handlers::update_user, handlers::list_users, handlers::get_user),
-    components(schemas(Problem)),
-    tags((name = "users", description = "Create, change, list and get users")),
-    modifiers(&TenantKeyAuth, &BearerAuth, &ERRORS),
-)]
-struct Cl2cApi;
-
-/// cl2c's OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    Cl2cApi::openapi()
-}
