@@ -145,47 +145,68 @@ pub fn bearer_secret(req: &HttpRequest) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// The caller of a route authenticated by `Authorization: Bearer`: its
-/// credential, still to be checked by the pipeline. A request without one is
-/// answered 401 in dialect `D`'s body at once.
-pub struct Bearer<D> {
-    access: Access,
-    dialect: PhantomData<fn() -> D>,
+/// What a route takes as its caller's credential: where in the request it
+/// is, and what a request answers that presents none, or a bad one.
+pub trait Credential {
+    /// The credential `req` presents, still to be checked by the pipeline,
+    /// or the 401 for presenting none.
+    fn access(req: &HttpRequest) -> Result<Access, RequestError>;
 }
 
-impl<D> Bearer<D> {
+/// `Authorization: Bearer <API key or access token>`.
+#[derive(Debug)]
+pub enum BearerToken {}
+
+impl Credential for BearerToken {
+    fn access(req: &HttpRequest) -> Result<Access, RequestError> {
+        let unauthenticated = |message| RequestError::Unauthenticated {
+            message,
+            challenge: Challenge::Bearer,
+        };
+        let secret = bearer_secret(req).ok_or_else(|| unauthenticated(NO_CREDENTIAL))?;
+        Ok(Access::new(
+            secrets::recognise(&secret),
+            unauthenticated(BAD_CREDENTIAL),
+        ))
+    }
+}
+
+/// The caller of a route of dialect `D`, presenting credential `C`: still
+/// to be admitted by the pipeline. A request presenting none is answered
+/// 401 in `D`'s body at once.
+pub struct Caller<D, C = BearerToken> {
+    access: Access,
+    kinds: PhantomData<fn() -> (D, C)>,
+}
+
+/// The caller of a route authenticated by `Authorization: Bearer`.
+pub type Bearer<D> = Caller<D, BearerToken>;
+
+impl<D, C> Caller<D, C> {
     /// What the pipeline needs to admit the caller.
     pub fn access(self) -> Access {
         self.access
     }
 }
 
-impl<D> std::fmt::Debug for Bearer<D> {
+impl<D, C> std::fmt::Debug for Caller<D, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Bearer").field(&self.access).finish()
+        f.debug_tuple("Caller").field(&self.access).finish()
     }
 }
 
-impl<D: Dialect> FromRequest for Bearer<D> {
+impl<D: Dialect, C: Credential> FromRequest for Caller<D, C> {
     type Error = DialectError<D>;
     type Future = Ready<Result<Self, DialectError<D>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match bearer_secret(req) {
-            Some(secret) => Ok(Bearer {
-                access: Access::new(
-                    secrets::recognise(&secret),
-                    RequestError::Unauthenticated {
-                        message: BAD_CREDENTIAL,
-                        challenge: Challenge::Bearer,
-                    },
-                ),
-                dialect: PhantomData,
-            }),
-            None => Err(DialectError::from(RequestError::Unauthenticated {
-                message: NO_CREDENTIAL,
-                challenge: Challenge::Bearer,
-            })),
-        })
+        ready(
+            C::access(req)
+                .map(|access| Caller {
+                    access,
+                    kinds: PhantomData,
+                })
+                .map_err(DialectError::from),
+        )
     }
 }

@@ -21,7 +21,9 @@ pub mod pipeline;
 pub mod report;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Service};
-pub use extract::{Bearer, Body, BodySettings, header_text, query_pairs};
+pub use extract::{
+    Bearer, BearerToken, Body, BodySettings, Caller, Credential, header_text, query_pairs,
+};
 pub use fields::{Expected, In, SecretText};
 pub use pipeline::{Accepts, Access, ClaimRefused};
 pub use report::{Challenge, ErrorReport, Failure, FieldNames, FieldProblem, Kind, RequestError};

@@ -92,6 +92,15 @@ impl Access {
         self
     }
 
+    /// Like [`claiming`](Self::claiming), except that a claim that is the
+    /// presented credential itself (SELISE Blocks' `projectKey` may repeat
+    /// the key) names the credential's tenant without a lookup: the
+    /// caller's own secret against the caller's own input, no oracle.
+    pub fn claiming_unless_presented(self, given: Option<String>, refused: ClaimRefused) -> Self {
+        let given = given.filter(|g| crate::secrets::recognise(g.trim()) != self.credential);
+        self.claiming(given, refused)
+    }
+
     /// The actor, if the credential holds and everything asked of it holds.
     fn admit(self, ctx: &Ctx<'_, Store>) -> Result<Actor, Failure> {
         let actor = match authenticate(ctx.repo, &self.credential, ctx.now) {

@@ -25,7 +25,7 @@ use super::dto::{
 };
 use super::{Blocks, BlocksKey};
 use crate::state::AppState;
-use crate::toolkit::{Body, ClaimRefused, ErrorBody, Failure, Reply, query_pairs};
+use crate::toolkit::{Body, Caller, ClaimRefused, ErrorBody, Failure, Reply, query_pairs};
 
 /// A domain operation, as a route runs it on its parsed command.
 type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
@@ -35,13 +35,15 @@ type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
 /// `op` on the command, or answer what was wrong with the request.
 async fn run<C: Send + 'static, T: Send + 'static>(
     state: &AppState,
-    key: BlocksKey,
+    key: Caller<Blocks, BlocksKey>,
     missing: &'static str,
     parsed: Result<Scoped<C>, Failure>,
     op: Operation<C, T>,
 ) -> Reply<Blocks, T> {
     let project = parsed.as_ref().ok().and_then(|p| p.project.clone());
-    let access = key.access(project, ClaimRefused::AsNotFound(missing));
+    let access = key
+        .access()
+        .claiming_unless_presented(project, ClaimRefused::AsNotFound(missing));
     let done = state.call(access, move |ctx, actor| {
         Ok(op(ctx, actor, parsed?.command)?)
     });
@@ -65,7 +67,7 @@ async fn run<C: Send + 'static, T: Send + 'static>(
 )]
 #[post("/idp/v1/Iam/Create")]
 pub async fn create_user(
-    key: BlocksKey,
+    key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
     Body(body): Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
@@ -94,7 +96,7 @@ pub async fn create_user(
 )]
 #[post("/idp/v1/Iam/Update")]
 pub async fn update_user(
-    key: BlocksKey,
+    key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
     Body(body): Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
@@ -123,7 +125,7 @@ pub async fn update_user(
 )]
 #[get("/idp/v1/Iam/GetUser")]
 pub async fn get_user(
-    key: BlocksKey,
+    key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Reply<Blocks, Json<GetUserResponse>> {
@@ -153,7 +155,7 @@ pub async fn get_user(
 )]
 #[post("/idp/v1/Iam/GetUsers")]
 pub async fn get_users(
-    key: BlocksKey,
+    key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
     Body(body): Body,
 ) -> Reply<Blocks, Json<GetUsersResponse>> {

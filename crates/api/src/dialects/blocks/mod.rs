@@ -15,16 +15,13 @@
 pub mod dto;
 pub mod handlers;
 
-use std::future::{Ready, ready};
-
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use userhub_domain::{Field, UniqueField, UserField};
 
 use crate::secrets;
 use crate::toolkit::{
-    Access, Challenge, ClaimRefused, Dialect, DialectError, ErrorBody, ErrorReport, FieldNames,
-    RequestError, header_text,
+    Access, Challenge, Credential, Dialect, ErrorBody, ErrorReport, FieldNames, RequestError,
+    header_text,
 };
 
 /// The SELISE Blocks dialect.
@@ -94,37 +91,18 @@ fn unauthenticated(message: &'static str) -> RequestError {
     }
 }
 
-// TOOLKIT?: a credential carried in a header of the dialect's own (here
-// `x-blocks-key`, cl2c's `X-API-Key`) rather than `Authorization: Bearer`;
-// the toolkit's `Bearer<D>` reads only the latter.
-/// The caller's `x-blocks-key`, still to be checked by the pipeline (it
-/// does not print). A request without one is answered 401 at once.
-pub struct BlocksKey(String);
+/// The caller's `x-blocks-key` (an API key of the project, or a user's
+/// access token).
+#[derive(Debug)]
+pub enum BlocksKey {}
 
-impl std::fmt::Debug for BlocksKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BlocksKey(***)")
-    }
-}
-
-impl FromRequest for BlocksKey {
-    type Error = DialectError<Blocks>;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let key = header_text(req, KEY_HEADER).map(BlocksKey);
-        ready(key.ok_or_else(|| unauthenticated(NO_KEY).into()))
-    }
-}
-
-impl BlocksKey {
-    /// What the pipeline needs to admit the caller. `project` (a
-    /// `projectKey`) must name the key's project, or the request is refused
-    /// as `refused` says; the key itself names it without a lookup (the
-    /// caller's own secret against the caller's own input: no oracle).
-    pub fn access(self, project: Option<String>, refused: ClaimRefused) -> Access {
-        let claim = project.filter(|given| given.trim() != self.0);
-        Access::new(secrets::recognise(&self.0), unauthenticated(BAD_KEY)).claiming(claim, refused)
+impl Credential for BlocksKey {
+    fn access(req: &HttpRequest) -> Result<Access, RequestError> {
+        let key = header_text(req, KEY_HEADER).ok_or_else(|| unauthenticated(NO_KEY))?;
+        Ok(Access::new(
+            secrets::recognise(&key),
+            unauthenticated(BAD_KEY),
+        ))
     }
 }
 

@@ -12,17 +12,12 @@
 //! to choose it. On PUT, a token of another tenant than the `tenant`
 //! header's answers exactly as a bad token.
 
-use std::future::{Ready, ready};
-use std::marker::PhantomData;
+use actix_web::HttpRequest;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
-
-use super::Cl2c;
 use crate::secrets;
 use crate::toolkit::extract::bearer_secret;
 use crate::toolkit::{
-    Accepts, Access, Challenge, ClaimRefused, DialectError, RequestError, header_text,
+    Accepts, Access, Challenge, ClaimRefused, Credential, RequestError, header_text,
 };
 
 /// The header naming the tenant (its name or its id).
@@ -39,41 +34,6 @@ const MISSING_TOKEN: &str = "a user's access token is required: Authorization: B
 /// `tenant` header's.
 const BAD_TOKEN: &str = "the bearer access token is not valid (unknown, revoked or expired) for the `tenant` header's tenant";
 const API_KEY_IS_NO_USER: &str = "this route changes the logged-in user: send a user's access token (from POST /v1/auth/login), not an API key";
-
-// TOOLKIT?: `Credential` + `Caller<C>` generalise the toolkit's `Bearer<D>`
-// (whose 401 messages are fixed) to any headers and messages; Blocks'
-// `x-blocks-key` needs the same, so it could live beside `Bearer`.
-/// What a route takes as its caller's credential.
-pub trait Credential {
-    /// The credential `req` presents, or the 401 for presenting none.
-    fn access(req: &HttpRequest) -> Result<Access, RequestError>;
-}
-
-/// The caller of a cl2c route, presenting credential `C`: still to be
-/// admitted by the pipeline. A request presenting none is answered 401 at
-/// once.
-#[derive(Debug)]
-pub struct Caller<C>(Access, PhantomData<fn() -> C>);
-
-impl<C> Caller<C> {
-    /// What the pipeline needs to admit the caller.
-    pub fn access(self) -> Access {
-        self.0
-    }
-}
-
-impl<C: Credential> FromRequest for Caller<C> {
-    type Error = DialectError<Cl2c>;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            C::access(req)
-                .map(|access| Caller(access, PhantomData))
-                .map_err(DialectError::from),
-        )
-    }
-}
 
 fn unauthenticated(message: &'static str, challenge: Challenge) -> RequestError {
     RequestError::Unauthenticated { message, challenge }

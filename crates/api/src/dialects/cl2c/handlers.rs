@@ -15,13 +15,13 @@ use userhub_domain::service;
 use userhub_domain::types::UserId;
 use userhub_domain::user::User;
 
-use super::auth::{Caller, LoggedInUser, TenantKey};
+use super::auth::{LoggedInUser, TenantKey};
 use super::dto::{
     CreateUserRequest, UpdateUserRequest, UserResponse, create_command, update_command,
 };
 use super::{Cl2c, Problem};
 use crate::state::{AppState, now};
-use crate::toolkit::{Body, Failure, Reply, RequestError};
+use crate::toolkit::{Body, Caller, Failure, Reply, RequestError};
 
 fn render(user: &User) -> UserResponse {
     UserResponse::from_user(user, now())
@@ -49,7 +49,7 @@ fn render(user: &User) -> UserResponse {
 #[post("/v1/cl2c/user")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    caller: Caller<TenantKey>,
+    caller: Caller<Cl2c, TenantKey>,
     Body(body): Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
     let command = body.map_err(Failure::from).and_then(create_command);
@@ -86,7 +86,7 @@ pub async fn create_user(
 #[put("/v1/cl2c/user")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    caller: Caller<LoggedInUser>,
+    caller: Caller<Cl2c, LoggedInUser>,
     Body(body): Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
     let command = body.map_err(Failure::from).and_then(update_command);
@@ -125,7 +125,7 @@ pub async fn update_user(
 #[get("/v1/cl2c/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: Caller<TenantKey>,
+    caller: Caller<Cl2c, TenantKey>,
 ) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
     let users = state
         .call(caller.access(), |ctx, actor| {
@@ -155,7 +155,7 @@ pub async fn list_users(
 #[get("/v1/cl2c/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    caller: Caller<TenantKey>,
+    caller: Caller<Cl2c, TenantKey>,
     path: web::Path<String>,
 ) -> Reply<Cl2c, Json<UserResponse>> {
     let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("id")));
