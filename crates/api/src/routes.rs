@@ -14,6 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
 use crate::dialects::iklim;
+use crate::dialects::nevis;
 use crate::health;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, Dialect, ErrorReport, Failure, RequestError, Service};
@@ -50,11 +51,10 @@ impl Mounted {
 }
 
 /// Every dialect the service speaks.
-pub const DIALECTS: &[Mounted] = &[Mounted::of::<iklim::Iklim>(
-    iklim::PREFIXES,
-    iklim::configure,
-    iklim::openapi,
-)];
+pub const DIALECTS: &[Mounted] = &[
+    Mounted::of::<iklim::Iklim>(iklim::PREFIXES, iklim::configure, iklim::openapi),
+    Mounted::of::<nevis::Nevis>(nevis::PREFIXES, nevis::configure, nevis::openapi),
+];
 
 #[derive(OpenApi)]
 #[openapi(

@@ -7,3 +7,4 @@
 //! [`crate::routes`].
 
 pub mod iklim;
+pub mod nevis;

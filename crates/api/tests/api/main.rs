@@ -15,5 +15,5 @@ mod auth;
 mod cli;
 // mod cross_dialect;
 mod iklim;
-// mod nevis;
+mod nevis;
 mod service;

@@ -1,0 +1,334 @@
+//! The Nevis Identity Cloud dialect: Nevis's user routes under
+//! `/nevis/api/v1/users`, with its field names, its list envelope and its
+//! error body (see `docs/dialects/nevis.md`).
+//!
+//! Nevis's `loginId` is an e-mail address: creating a user sets both the
+//! username and the e-mail to it, and changing it changes both. Read back,
+//! `loginId` is the user's username, whatever dialect created the user.
+//!
+//! Security intent: every route answers a user of another tenant, a deleted
+//! user, an id that is not a UUID and a user that never existed with the
+//! same 404 (`errors.noRecord`, one fixed message), byte for byte, so a
+//! credential cannot learn what exists outside its tenant. A 5xx answer
+//! says only that an error occurred and under which request id. Error
+//! bodies carry no stored value the caller did not send.
+//!
+//! | status | code |
+//! |---|---|
+//! | 401 | `errors.unauthorized` |
+//! | 403 | `errors.forbidden` (one item per refused field) |
+//! | 404 | `errors.noRecord` (a user); `errors.noRoute` (a path no route has) |
+//! | 405 | `errors.methodNotAllowed` (with `Allow`) |
+//! | 409 | `errors.alreadyExists` / `errors.versionConflict` (field `version`) |
+//! | 408 / 413 / 415 | `errors.requestTimeout` / `errors.payloadTooLarge` / `errors.unsupportedMediaType` |
+//! | 422 | the rule in camelCase per bad field (`errors.required`, ...); `errors.malformedJson` |
+//! | 429 / 503 | `errors.tooManyRequests` / `errors.unavailable` (with `Retry-After`) |
+//! | 500 | `errors.internal` (the message quotes the request id) |
+
+pub mod dto;
+pub mod handlers;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, HttpResponseBuilder, web};
+use serde::Serialize;
+use userhub_domain::{Field, UniqueField, UserField};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::request_id;
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::{Dialect, ErrorReport, FieldNames, Kind};
+
+/// The code of "no such user", as Nevis documents it.
+const NO_RECORD: &str = "errors.noRecord";
+
+/// The one message of every "no such user" answer: it must not differ
+/// between a user that never existed, a deleted one and another tenant's.
+const NO_RECORD_MESSAGE: &str = "no user with this userId exists";
+
+/// The Nevis Identity Cloud dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Nevis;
+
+impl FieldNames for Nevis {
+    fn user_field(field: UserField) -> &'static str {
+        match field {
+            // Nevis's loginId is the e-mail: one field for both.
+            UserField::Username | UserField::Email => "loginId",
+            UserField::Title => "name.title",
+            UserField::FirstName => "name.firstName",
+            UserField::LastName => "name.lastName",
+            UserField::Locale => "languageCode",
+            UserField::Phone => "contacts.telephone",
+            UserField::Fax => "contacts.telefax",
+            UserField::Attributes => "properties",
+            other => other.as_str(),
+        }
+    }
+
+    fn unique_field(field: UniqueField) -> &'static str {
+        match field {
+            UniqueField::Username | UniqueField::Email => "loginId",
+            UniqueField::Id => "userId",
+            other => other.as_str(),
+        }
+    }
+
+    fn field(field: &Field) -> String {
+        match field {
+            Field::Cursor => "continuationToken".to_owned(),
+            Field::User(field) => Self::user_field(*field).to_owned(),
+            other => other.domain_name().to_owned(),
+        }
+    }
+}
+
+impl Dialect for Nevis {
+    const NAME: &'static str = "nevis";
+
+    fn status(report: &ErrorReport) -> StatusCode {
+        match report.kind {
+            // Nevis documents 422 for any invalid request content, so a body
+            // that is not JSON (or not an object) is a 422 too, not a 400.
+            Kind::Validation | Kind::BadRequest => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => report.status,
+        }
+    }
+
+    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
+        response.json(NevisErrorBody::of(report))
+    }
+}
+
+/// The body of every Nevis error answer, the shape of Nevis's documented
+/// `errors.noRecord`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "errors": [
+        {"code": "errors.invalidFormat", "message": "must be in E.164 form: + and 2 to 15 digits, no spaces", "field": "contacts.telephone"},
+        {"code": "errors.undeclaredAttribute", "message": "is not a declared attribute of this tenant", "field": "properties.shoeSize"}
+    ]
+}))]
+pub struct NevisErrorBody {
+    /// One item per problem (per bad field, for 422).
+    pub errors: Vec<NevisErrorItem>,
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NevisErrorItem {
+    /// A stable code, `errors.` and a camelCase name (`errors.noRecord`,
+    /// `errors.required`, `errors.versionConflict`, ...).
+    #[schema(example = "errors.noRecord")]
+    pub code: String,
+    /// One sentence for a person.
+    #[schema(example = "no user with this userId exists")]
+    pub message: String,
+    /// The field concerned, in Nevis's names (`loginId`, `name.firstName`,
+    /// `contacts.telephone`, `properties.<name>`, ...); absent when the
+    /// problem is not about one field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "contacts.telephone")]
+    pub field: Option<String>,
+}
+
+/// `errors.` and a snake_case code in camelCase (`invalid_format` becomes
+/// `errors.invalidFormat`).
+fn nevis_code(code: &str) -> String {
+    let mut out = String::from("errors.");
+    let mut upper = false;
+    for c in code.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl NevisErrorBody {
+    /// `report` in Nevis's words.
+    pub fn of(report: &ErrorReport) -> Self {
+        let (code, message) = match &report.kind {
+            Kind::NotFound { .. } => (NO_RECORD.to_owned(), NO_RECORD_MESSAGE.to_owned()),
+            Kind::Internal => (
+                "errors.internal".to_owned(),
+                format!(
+                    "an unexpected error occurred (request id {})",
+                    request_id::current().unwrap_or_else(|| "-".to_owned())
+                ),
+            ),
+            kind => {
+                let code = match kind {
+                    Kind::Conflict { .. } => "errors.alreadyExists".to_owned(),
+                    Kind::StaleVersion { .. } => "errors.versionConflict".to_owned(),
+                    Kind::Unauthenticated | Kind::InvalidCredentials => {
+                        "errors.unauthorized".to_owned()
+                    }
+                    Kind::Busy | Kind::Unavailable => "errors.unavailable".to_owned(),
+                    // Not `errors.noRecord`: no user is named, so nothing is
+                    // told about users either way.
+                    Kind::NoRoute => "errors.noRoute".to_owned(),
+                    // malformedJson, forbidden, payloadTooLarge, ...
+                    _ => nevis_code(report.code),
+                };
+                (code, report.message.clone())
+            }
+        };
+        let item = |code: String, message: String, field: Option<String>| NevisErrorItem {
+            code,
+            message,
+            field,
+        };
+        let errors = match &report.kind {
+            Kind::Validation => report
+                .fields
+                .iter()
+                .map(|f| {
+                    item(
+                        nevis_code(&f.code),
+                        f.message.clone(),
+                        Some(f.field.clone()),
+                    )
+                })
+                .collect(),
+            Kind::StaleVersion { .. } => vec![item(code, message, Some("version".to_owned()))],
+            _ if report.fields.is_empty() => vec![item(code, message, None)],
+            // A refused change or a taken value: one item per field.
+            _ => report
+                .fields
+                .iter()
+                .map(|f| item(code.clone(), message.clone(), Some(f.field.clone())))
+                .collect(),
+        };
+        Self { errors }
+    }
+}
+
+/// The paths Nevis owns (its 404 and 405 answers are Nevis's).
+pub const PREFIXES: &[&str] = &["/nevis"];
+
+/// Mount Nevis's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(handlers::create_user)
+        .service(handlers::list_users)
+        .service(handlers::get_user)
+        .service(handlers::update_user)
+        .service(handlers::delete_user);
+}
+
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "NevisErrorBody",
+    content_type: "application/json",
+    invalid: StatusCode::UNPROCESSABLE_ENTITY,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "userhub — Nevis Identity Cloud dialect",
+        description = "Nevis Identity Cloud's user API, served by userhub under `/nevis/api/v1/users`. Authenticate with `Authorization: Bearer <API key>` (a user's access token from a login works too). Every error answers `{\"errors\": [{\"code\", \"message\", \"field\"?}]}` (`NevisErrorBody`).",
+    ),
+    paths(
+        handlers::create_user,
+        handlers::list_users,
+        handlers::get_user,
+        handlers::update_user,
+        handlers::delete_user,
+    ),
+    components(schemas(NevisErrorBody, NevisErrorItem)),
+    tags((name = "nevis-users", description = "Create, read, list, change and delete users")),
+    modifiers(&BearerAuth, &ERRORS),
+)]
+struct NevisApi;
+
+/// Nevis's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    NevisApi::openapi()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+    use userhub_domain::{DomainError, StorageError, ValidationErrors, ValueError};
+
+    use super::*;
+    use crate::toolkit::Failure;
+
+    fn body(error: DomainError) -> serde_json::Value {
+        let report = ErrorReport::of::<Nevis>(&Failure::Domain(error));
+        serde_json::to_value(NevisErrorBody::of(&report)).unwrap()
+    }
+
+    #[test]
+    fn codes_are_camel_case_under_errors() {
+        assert_eq!(nevis_code("invalid_format"), "errors.invalidFormat");
+        assert_eq!(nevis_code("required"), "errors.required");
+        assert_eq!(
+            nevis_code("undeclared_attribute"),
+            "errors.undeclaredAttribute"
+        );
+    }
+
+    #[test]
+    fn not_found_is_exactly_no_record() {
+        assert_eq!(
+            body(DomainError::NotFound("user")),
+            json!({"errors": [{"code": "errors.noRecord", "message": NO_RECORD_MESSAGE}]})
+        );
+    }
+
+    #[test]
+    fn validation_names_each_field_and_renames_the_cursor() {
+        let mut errors = ValidationErrors::new();
+        errors.push(ValueError::required().at("loginId"));
+        errors.push(ValueError::new("invalid_cursor", "bad").at(Field::Cursor));
+        let report = ErrorReport::of::<Nevis>(&Failure::Domain(errors.into()));
+        assert_eq!(Nevis::status(&report), StatusCode::UNPROCESSABLE_ENTITY);
+        let found: Vec<_> = NevisErrorBody::of(&report)
+            .errors
+            .into_iter()
+            .map(|e| (e.code, e.field.unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("errors.required".to_owned(), "loginId".to_owned()),
+                (
+                    "errors.invalidCursor".to_owned(),
+                    "continuationToken".to_owned()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn domain_fields_get_nevis_names() {
+        let refused = body(DomainError::Forbidden {
+            fields: vec![UserField::Username, UserField::Email, UserField::Phone],
+            reason: "no".into(),
+        });
+        assert_eq!(refused["errors"][0]["field"], "loginId");
+        assert_eq!(refused["errors"][1]["field"], "contacts.telephone");
+        assert_eq!(refused["errors"][1]["code"], "errors.forbidden");
+        let taken = body(DomainError::Conflict(UniqueField::Email));
+        assert_eq!(taken["errors"][0]["code"], "errors.alreadyExists");
+        assert_eq!(taken["errors"][0]["field"], "loginId");
+        let stale = body(DomainError::StaleVersion {
+            expected: 1,
+            current: 2,
+        });
+        assert_eq!(stale["errors"][0]["field"], "version");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let text = body(DomainError::Internal(StorageError::new("query failed"))).to_string();
+        assert!(!text.contains("query failed"), "{text}");
+        assert!(text.contains("errors.internal"), "{text}");
+    }
+}
