@@ -5,6 +5,7 @@
 //! property" rule suggests. Unknown fields are ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::mem::take;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,8 +28,7 @@ use crate::toolkit::{Expected, Failure, In};
 
 /// The language a user gets when none is given, as Nevis documents.
 const DEFAULT_LANGUAGE: &str = "en";
-/// The page size when `limit` is not given, as Nevis documents; also the
-/// largest.
+/// The page size when `limit` is not given, as Nevis documents: the largest.
 const MAX_LIMIT: u32 = 1000;
 
 // ---------------------------------------------------------------- requests
@@ -134,8 +134,7 @@ json_objects!(NameInput, AddressInput, ContactsInput);
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUserRequest {
-    /// The user's e-mail address, which becomes both their username and
-    /// their e-mail.
+    /// An e-mail address: it becomes both the username and the e-mail.
     #[serde(default)]
     #[schema(required = true, value_type = String, example = "jane.doe@example.com")]
     pub login_id: In<String>,
@@ -175,8 +174,7 @@ pub struct CreateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "created for the spring campaign")]
     pub modification_comment: In<String>,
-    /// Custom attributes: names the tenant declared (`userhub attribute
-    /// define`) mapped to strings. An undeclared name is refused.
+    /// Custom attributes: names the tenant declared mapped to strings.
     #[serde(default)]
     #[schema(value_type = Option<Object>, example = json!({"employeeNumber": "E-1234"}))]
     pub properties: In<Map<String, Value>>,
@@ -188,18 +186,15 @@ pub struct CreateUserRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateUserRequest {
-    /// The version last read: when given, the change applies only if the
-    /// user is still at that version (409 otherwise, and nothing changes).
+    /// The version last read: if the user is no longer at it, 409.
     #[serde(default)]
     #[schema(value_type = Option<u64>, minimum = 1, example = 3)]
-    pub version: In<Value>,
-    /// A new e-mail address, which is also the username (both change).
-    /// Cannot be removed.
+    pub version: In<u64>,
+    /// A new e-mail address, also the username (both change); not `null`.
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "jane.doe@example.com")]
     pub login_id: In<String>,
-    /// Can only be set on creation: accepted here only when it equals the
-    /// path's `userId`.
+    /// Set on creation only: accepted here if it is the path's `userId`.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub user_id: In<String>,
@@ -207,8 +202,7 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, nullable, example = "de-CH")]
     pub language_code: In<String>,
-    /// Name parts; each given part changes, `null` removes it; `"name": null`
-    /// removes all of them.
+    /// Name parts to change; `"name": null` removes all of them.
     #[serde(default)]
     #[schema(value_type = Option<NameInput>, nullable)]
     pub name: In<NameInput>,
@@ -220,8 +214,7 @@ pub struct UpdateUserRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = Date, nullable)]
     pub birth_date: In<String>,
-    /// Address parts; each given part changes, the others stay; `"address":
-    /// null` removes the whole address.
+    /// Address parts to change; `"address": null` removes all of them.
     #[serde(default)]
     #[schema(value_type = Option<AddressInput>, nullable)]
     pub address: In<AddressInput>,
@@ -422,59 +415,37 @@ impl UserResponse {
 
 // ---------------------------------------------------------------- parsing
 
-/// Reads the text fields of one object of a request: `""` counts as
-/// `null`, and an object sent as `null` clears every part of it.
+/// Reads text fields (`""` counts as `null`); in a nested object sent as
+/// `null`, every part is cleared.
 struct Reader<'e> {
     errors: &'e mut ValidationErrors,
-    /// The object's path (empty at the top).
-    at: &'static str,
     cleared: bool,
 }
 
-impl<'e> Reader<'e> {
-    fn top(errors: &'e mut ValidationErrors) -> Self {
-        Self {
-            errors,
-            at: "",
-            cleared: false,
-        }
-    }
-
-    /// Field `name` of this object: left out leaves it, `null` clears it.
+impl Reader<'_> {
+    /// The text at `path`: left out leaves it, `null` clears it.
     fn patch<U>(
         &mut self,
-        name: &str,
+        path: &str,
         value: In<String>,
         parse: impl FnOnce(&str) -> Result<U, ValueError>,
     ) -> Patch<U> {
         if self.cleared {
             return Patch::Clear;
         }
-        let path = match self.at {
-            "" => name.to_owned(),
-            at => format!("{at}.{name}"),
-        };
-        value.blank_as_null().parse_patch(self.errors, &path, parse)
+        value.blank_as_null().parse_patch(self.errors, path, parse)
     }
 
-    /// The nested object `name` (`name`, `address`, `contacts`), changed
-    /// part by part: left out leaves every part, `null` clears every part.
-    fn nested<T: Expected + Default>(
-        &mut self,
-        name: &'static str,
-        object: In<T>,
-    ) -> (T, Reader<'_>) {
-        let (parts, cleared) = match object.patch(self.errors, name) {
+    /// The object at `path` (`name`, `address`, `contacts`), changed part
+    /// by part, with the reader of its parts.
+    fn nested<T: Expected + Default>(&mut self, path: &str, object: In<T>) -> (T, Reader<'_>) {
+        let (parts, cleared) = match object.patch(self.errors, path) {
             Patch::Set(parts) => (parts, false),
             Patch::Clear => (T::default(), true),
             Patch::Leave => (T::default(), false),
         };
-        let reader = Reader {
-            errors: self.errors,
-            at: name,
-            cleared,
-        };
-        (parts, reader)
+        let errors = &mut *self.errors;
+        (parts, Reader { errors, cleared })
     }
 }
 
@@ -485,78 +456,60 @@ struct Profile {
     comment: Option<ChangeComment>,
 }
 
-/// The fields create and update share, moved out of either request shape
-/// (the shapes differ in what they document, not in how these are read).
-macro_rules! profile {
-    ($errors:expr, $dto:expr) => {
-        profile(
-            $errors,
-            Shared {
-                language_code: $dto.language_code,
-                name: $dto.name,
-                gender: $dto.gender,
-                birth_date: $dto.birth_date,
-                address: $dto.address,
-                contacts: $dto.contacts,
-                remarks: $dto.remarks,
-                modification_comment: $dto.modification_comment,
-                properties: $dto.properties,
-            },
-        )
+/// The fields create and update share, read alike (an update's are moved
+/// into a create's shape; its `loginId` and `userId` are read already).
+fn profile(errors: &mut ValidationErrors, dto: CreateUserRequest) -> Profile {
+    let mut top = Reader {
+        errors,
+        cleared: false,
     };
-}
-
-struct Shared {
-    language_code: In<String>,
-    name: In<NameInput>,
-    gender: In<String>,
-    birth_date: In<String>,
-    address: In<AddressInput>,
-    contacts: In<ContactsInput>,
-    remarks: In<String>,
-    modification_comment: In<String>,
-    properties: In<Map<String, Value>>,
-}
-
-fn profile(errors: &mut ValidationErrors, dto: Shared) -> Profile {
-    let mut changes = UserChanges::default();
-    let mut top = Reader::top(errors);
-    changes.locale = top.patch("languageCode", dto.language_code, Locale::parse);
+    let mut changes = UserChanges {
+        locale: top.patch("languageCode", dto.language_code, Locale::parse),
+        ..UserChanges::default()
+    };
     let (name, mut part) = top.nested("name", dto.name);
-    changes.title = part.patch("title", name.title, Title::parse);
-    changes.first_name = part.patch("firstName", name.first_name, PersonName::parse);
-    changes.last_name = part.patch("lastName", name.last_name, PersonName::parse);
+    changes.title = part.patch("name.title", name.title, Title::parse);
+    changes.first_name = part.patch("name.firstName", name.first_name, PersonName::parse);
+    changes.last_name = part.patch("name.lastName", name.last_name, PersonName::parse);
     changes.gender = top.patch("gender", dto.gender, Gender::parse);
     changes.birth_date = top.patch("birthDate", dto.birth_date, BirthDate::parse);
     let (address, mut part) = top.nested("address", dto.address);
     let line = AddressLine::parse;
     changes.address = AddressChanges {
-        country: part.patch("countryCode", address.country_code, CountryCode::parse),
-        city: part.patch("city", address.city, line),
-        postal_code: part.patch("postalCode", address.postal_code, line),
-        address_line1: part.patch("addressline1", address.addressline1, line),
-        address_line2: part.patch("addressline2", address.addressline2, line),
-        street: part.patch("street", address.street, line),
-        house_number: part.patch("houseNumber", address.house_number, line),
-        dwelling_number: part.patch("dwellingNumber", address.dwelling_number, line),
-        post_office_box_text: part.patch("postOfficeBoxText", address.post_office_box_text, line),
+        country: part.patch(
+            "address.countryCode",
+            address.country_code,
+            CountryCode::parse,
+        ),
+        city: part.patch("address.city", address.city, line),
+        postal_code: part.patch("address.postalCode", address.postal_code, line),
+        address_line1: part.patch("address.addressline1", address.addressline1, line),
+        address_line2: part.patch("address.addressline2", address.addressline2, line),
+        street: part.patch("address.street", address.street, line),
+        house_number: part.patch("address.houseNumber", address.house_number, line),
+        dwelling_number: part.patch("address.dwellingNumber", address.dwelling_number, line),
+        post_office_box_text: part.patch(
+            "address.postOfficeBoxText",
+            address.post_office_box_text,
+            line,
+        ),
         post_office_box_number: part.patch(
-            "postOfficeBoxNumber",
+            "address.postOfficeBoxNumber",
             address.post_office_box_number,
             line,
         ),
-        locality: part.patch("locality", address.locality, line),
+        locality: part.patch("address.locality", address.locality, line),
     };
     let (contacts, mut part) = top.nested("contacts", dto.contacts);
-    changes.phone = part.patch("telephone", contacts.telephone, PhoneNumber::parse);
-    changes.fax = part.patch("telefax", contacts.telefax, PhoneNumber::parse);
+    changes.phone = part.patch("contacts.telephone", contacts.telephone, PhoneNumber::parse);
+    changes.fax = part.patch("contacts.telefax", contacts.telefax, PhoneNumber::parse);
     changes.remarks = top.patch("remarks", dto.remarks, Remarks::parse);
     let comment = set(top.patch(
         "modificationComment",
         dto.modification_comment,
         ChangeComment::parse,
     ));
-    let attributes = properties(errors, dto.properties);
+    let attributes = properties(top.errors, dto.properties);
     Profile {
         changes,
         attributes,
@@ -610,21 +563,21 @@ fn default_language() -> Option<Locale> {
 
 /// `POST /nevis/api/v1/users` as the domain's command.
 pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
-    let dto: CreateUserRequest = shape(body)?;
+    let mut dto: CreateUserRequest = shape(body)?;
     let mut errors = ValidationErrors::new();
-    let ids = dto
-        .login_id
-        .blank_as_null()
-        .parse_required(&mut errors, "loginId", login_ids);
-    let id = dto
-        .user_id
-        .blank_as_null()
-        .parse_optional(&mut errors, "userId", UserId::parse);
+    let ids =
+        take(&mut dto.login_id)
+            .blank_as_null()
+            .parse_required(&mut errors, "loginId", login_ids);
+    let id =
+        take(&mut dto.user_id)
+            .blank_as_null()
+            .parse_optional(&mut errors, "userId", UserId::parse);
     let Profile {
         changes,
         attributes,
         comment,
-    } = profile!(&mut errors, dto);
+    } = profile(&mut errors, dto);
     // TOOLKIT?: `CreateUser` carries a user even when the request is already
     // refused; without a valid loginId this stand-in (never written: the
     // recorded error refuses the command first) lets the domain add its own
@@ -652,21 +605,6 @@ pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
     })
 }
 
-/// A `version`: a positive integer, as a number or a numeric string.
-fn version(value: &Value) -> Result<u64, ValueError> {
-    let parsed = match value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    };
-    parsed.filter(|v| *v >= 1).ok_or_else(|| {
-        ValueError::new(
-            "invalid_format",
-            "must be a positive integer: the version last read",
-        )
-    })
-}
-
 /// `PATCH /nevis/api/v1/users/{userId}` as the domain's command. The body
 /// is judged before the path: a malformed body is a 422 for any path.
 pub fn update_command(
@@ -676,10 +614,8 @@ pub fn update_command(
     let dto: UpdateUserRequest = shape(body)?;
     let id = id?;
     let mut errors = ValidationErrors::new();
-    let expected_version = dto
-        .version
-        .optional(&mut errors, "version")
-        .and_then(|v| errors.check("version", version(&v)));
+    // A version that is not current (0 included) is the domain's 409.
+    let expected_version = dto.version.optional(&mut errors, "version");
     let ids = dto
         .login_id
         .blank_as_null()
@@ -691,11 +627,23 @@ pub fn update_command(
     if given.is_some_and(|given| given != id) {
         errors.push(ValueError::new("immutable", "can only be set on creation").at("userId"));
     }
+    let shared = CreateUserRequest {
+        language_code: dto.language_code,
+        name: dto.name,
+        gender: dto.gender,
+        birth_date: dto.birth_date,
+        address: dto.address,
+        contacts: dto.contacts,
+        remarks: dto.remarks,
+        modification_comment: dto.modification_comment,
+        properties: dto.properties,
+        ..CreateUserRequest::default()
+    };
     let Profile {
         mut changes,
         attributes,
         comment,
-    } = profile!(&mut errors, dto);
+    } = profile(&mut errors, shared);
     if let Some((username, email)) = ids {
         changes.username = Some(username);
         changes.email = Some(email);
@@ -713,15 +661,6 @@ pub fn update_command(
     })
 }
 
-/// A list request as the domain's command, with the page size to echo.
-#[derive(Debug)]
-pub struct ListQuery {
-    /// The domain's command.
-    pub command: ListUsers,
-    /// The page size.
-    pub limit: u32,
-}
-
 /// The filters a list takes besides declared properties.
 const FILTERS: &str = "loginId, email, contacts.email, name.firstName, name.lastName, userId";
 
@@ -734,11 +673,11 @@ fn key_match(errors: &mut ValidationErrors, field: &str, value: &str) -> Option<
     Some(KeyMatch::exact(value))
 }
 
-/// The query string's pairs, in order: `limit`, `continuationToken`, and
-/// filters (`loginId`, `email`, `name.firstName`, `name.lastName`,
-/// `userId`, a property as `<name>` or `properties.<name>`, which the
-/// domain judges).
-pub fn list_command(params: Vec<(String, String)>) -> ListQuery {
+/// A list's query string as the domain's command, with the page size to
+/// echo: `limit`, `continuationToken`, and filters (`loginId`, `email`,
+/// `name.firstName`, `name.lastName`, `userId`, a property as `<name>` or
+/// `properties.<name>`, which the domain judges).
+pub fn list_command(params: Vec<(String, String)>) -> (ListUsers, u32) {
     let mut errors = ValidationErrors::new();
     let mut seen = BTreeSet::new();
     let mut filter = UserFilter::default();
@@ -780,19 +719,18 @@ pub fn list_command(params: Vec<(String, String)>) -> ListQuery {
             }),
         }
     }
-    ListQuery {
-        command: ListUsers {
-            query: UserQuery {
-                filter,
-                sort: Sort::default(),
-                page: PageRequest::Cursor { after, limit },
-                with_total: false,
-            },
-            attributes,
-            errors,
-        },
-        limit,
-    }
+    let query = UserQuery {
+        filter,
+        sort: Sort::default(),
+        page: PageRequest::Cursor { after, limit },
+        with_total: false,
+    };
+    let command = ListUsers {
+        query,
+        attributes,
+        errors,
+    };
+    (command, limit)
 }
 
 /// The domain refuses a property the tenant did not declare; in a list's
@@ -825,60 +763,36 @@ mod tests {
 
     use super::*;
 
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => panic!("not an object"),
-        }
-    }
-
-    fn fields(errors: &ValidationErrors) -> Vec<String> {
-        errors
-            .errors()
-            .iter()
-            .map(|e| e.field.to_string())
-            .collect()
-    }
-
-    fn update(body: Value) -> UpdateUser {
-        let id = UserId::parse("0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77").unwrap();
-        update_command(Ok(id), object(body)).unwrap()
-    }
-
     #[test]
-    fn the_documented_minimum_creates_with_the_defaults() {
-        let command = create_command(object(json!({"loginId": "jane@example.com"}))).unwrap();
-        assert_eq!(command.user.username.as_str(), "jane@example.com");
-        assert_eq!(command.user.email.as_str(), "jane@example.com");
-        assert_eq!(command.user.locale.unwrap().as_str(), "en");
-        assert!(command.user.id.is_none());
-        assert!(command.comment.is_none());
-        assert!(command.errors.is_empty());
-    }
-
-    #[test]
-    fn every_bad_field_is_named_and_properties_go_to_the_domain() {
-        let command = create_command(object(json!({
-            "loginId": 5,
-            "name": {"firstName": "x".repeat(101), "title": 3, "lastName": " "},
-            "contacts": "+41446681800",
-            "properties": {"color": "blue", "size": "", "weight": 80}
-        })))
-        .unwrap();
+    fn update_patches_only_what_is_given() {
+        let id = UserId::new_random();
+        let update = |body: Value| {
+            let Value::Object(body) = body else {
+                panic!("not an object")
+            };
+            update_command(Ok(id), body).unwrap()
+        };
+        let command = update(json!({
+            "name": {"firstName": "Jo", "title": null},
+            "address": {"city": "Bern"},
+            "contacts": null,
+            "properties": {"color": "blue", "size": "", "weight": 80},
+            "languageCode": "",
+        }));
+        let changes = &command.changes;
+        assert!(matches!(&changes.first_name, Patch::Set(n) if n.as_str() == "Jo"));
         assert_eq!(
-            fields(&command.errors),
-            [
-                "loginId",
-                "name.title",
-                "name.firstName",
-                "contacts",
-                "properties.weight"
-            ]
+            (&changes.title, &changes.last_name),
+            (&Patch::Clear, &Patch::Leave)
         );
-        let entries: Vec<_> = command
-            .attributes
-            .entries
-            .iter()
+        assert_eq!(
+            (&changes.phone, &changes.fax),
+            (&Patch::Clear, &Patch::Clear)
+        );
+        assert!(matches!(&changes.locale, Patch::Set(l) if l.as_str() == "en"));
+        assert!(matches!(&changes.address.city, Patch::Set(c) if c.as_str() == "Bern"));
+        assert_eq!(changes.address.street, Patch::Leave);
+        let entries: Vec<_> = (command.attributes.entries.iter())
             .map(|e| (e.path.as_str(), e.value.as_deref()))
             .collect();
         assert_eq!(
@@ -888,96 +802,18 @@ mod tests {
                 ("properties.size", None)
             ]
         );
-    }
-
-    #[test]
-    fn update_patches_only_what_is_given() {
-        let command = update(json!({
+        let refused = update(json!({
+            "properties": {"weight": 80},
+            "userId": UserId::new_random().to_string(),
             "version": "3",
-            "name": {"firstName": "Jo", "title": null},
-            "address": {"city": "Bern"},
-            "contacts": null,
-            "properties": null,
-            "languageCode": "",
-            "modificationComment": "moved"
-        }));
-        let changes = &command.changes;
-        assert!(command.errors.is_empty());
-        assert_eq!(command.expected_version, Some(3));
-        assert!(matches!(&changes.first_name, Patch::Set(n) if n.as_str() == "Jo"));
-        assert_eq!(changes.title, Patch::Clear);
-        assert_eq!(changes.last_name, Patch::Leave);
-        assert_eq!(
-            (&changes.phone, &changes.fax),
-            (&Patch::Clear, &Patch::Clear)
-        );
-        assert!(matches!(&changes.locale, Patch::Set(l) if l.as_str() == "en"));
-        assert!(matches!(&changes.address.city, Patch::Set(c) if c.as_str() == "Bern"));
-        assert_eq!(changes.address.street, Patch::Leave);
-        assert!(command.attributes.clear);
-        assert_eq!(command.comment.unwrap().as_str(), "moved");
-    }
-
-    #[test]
-    fn update_refuses_a_new_user_id_bad_versions_and_no_login_id() {
-        let command = update(json!({
-            "userId": "11111111-1111-1111-1111-111111111111",
-            "version": 0,
             "loginId": null,
         }));
-        assert_eq!(fields(&command.errors), ["version", "loginId", "userId"]);
-        let same = update(json!({"userId": "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77"}));
-        assert!(same.errors.is_empty());
-        assert!(same.changes.address.is_leave());
-    }
-
-    fn list(pairs: &[(&str, &str)]) -> ListQuery {
-        let pairs = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        let fields: Vec<String> = (refused.errors.errors().iter())
+            .map(|e| e.field.to_string())
             .collect();
-        list_command(pairs)
-    }
-
-    #[test]
-    fn list_filters_and_limits() {
-        let query = list(&[
-            ("loginId", "Jane@Example.com"),
-            ("name.lastName", "Doe"),
-            ("properties.color", "blue"),
-            ("limit", "2"),
-            ("continuationToken", ""),
-        ]);
-        assert_eq!(query.limit, 2);
-        let command = &query.command;
-        assert!(command.errors.is_empty());
-        let filter = &command.query.filter;
-        assert_eq!(filter.username, Some(KeyMatch::exact("jane@example.com")));
-        assert_eq!(filter.last_name, Some(KeyMatch::exact("doe")));
-        assert_eq!(command.attributes.entries[0].name, "color");
-        assert_eq!(command.attributes.entries[0].path, "properties.color");
         assert_eq!(
-            command.query.page,
-            PageRequest::Cursor {
-                after: None,
-                limit: 2
-            }
+            fields,
+            ["version", "loginId", "userId", "properties.weight"]
         );
-        assert_eq!(list(&[]).limit, MAX_LIMIT);
-        let query = list(&[("limit", "0"), ("loginId", "a@b.ch"), ("loginId", "c@d.ch")]);
-        assert_eq!(fields(&query.command.errors), ["limit", "loginId"]);
-    }
-
-    #[test]
-    fn undeclared_filters_are_unknown_filters() {
-        let mut errors = ValidationErrors::new();
-        errors.push(ValueError::new("out_of_range", "no").at("limit"));
-        errors.push(ValueError::new("undeclared_attribute", "no").at("shoeSize"));
-        let DomainError::Validation(errors) = unknown_filters(errors.into()) else {
-            panic!("not a validation error")
-        };
-        let codes: Vec<_> = errors.errors().iter().map(|e| e.code).collect();
-        assert_eq!(codes, ["out_of_range", "unknown_filter"]);
-        assert_eq!(fields(&errors), ["limit", "shoeSize"]);
     }
 }

@@ -10,8 +10,8 @@ use userhub_domain::service::{self, DeleteUser};
 use userhub_domain::types::UserId;
 
 use super::dto::{
-    CreateUserRequest, ListQuery, ListResponse, Pagination, UpdateUserRequest, UserResponse,
-    create_command, list_command, unknown_filters, update_command,
+    CreateUserRequest, ListResponse, Pagination, UpdateUserRequest, UserResponse, create_command,
+    list_command, unknown_filters, update_command,
 };
 use super::{Nevis, NevisErrorBody};
 use crate::state::AppState;
@@ -107,7 +107,7 @@ pub async fn list_users(
     let list = query_pairs(&req).map(list_command);
     let (page, limit) = state
         .call(caller.access(), move |ctx, actor| {
-            let ListQuery { command, limit } = list?;
+            let (command, limit) = list?;
             let page = service::list_users(ctx, actor, command).map_err(unknown_filters)?;
             Ok((page, limit))
         })

@@ -13,17 +13,9 @@
 //! says only that an error occurred and under which request id. Error
 //! bodies carry no stored value the caller did not send.
 //!
-//! | status | code |
-//! |---|---|
-//! | 401 | `errors.unauthorized` |
-//! | 403 | `errors.forbidden` (one item per refused field) |
-//! | 404 | `errors.noRecord` (a user); `errors.noRoute` (a path no route has) |
-//! | 405 | `errors.methodNotAllowed` (with `Allow`) |
-//! | 409 | `errors.alreadyExists` / `errors.versionConflict` (field `version`) |
-//! | 408 / 413 / 415 | `errors.requestTimeout` / `errors.payloadTooLarge` / `errors.unsupportedMediaType` |
-//! | 422 | the rule in camelCase per bad field (`errors.required`, ...); `errors.malformedJson` |
-//! | 429 / 503 | `errors.tooManyRequests` / `errors.unavailable` (with `Retry-After`) |
-//! | 500 | `errors.internal` (the message quotes the request id) |
+//! Error codes: 404 `errors.noRecord` for a user, `errors.noRoute` for a
+//! path no route has; 405 `errors.methodNotAllowed`; the others as
+//! `docs/dialects/nevis.md` lists them.
 
 pub mod dto;
 pub mod handlers;
@@ -37,9 +29,6 @@ use utoipa::{OpenApi, ToSchema};
 use crate::request_id;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{Dialect, ErrorReport, FieldNames, Kind};
-
-/// The code of "no such user", as Nevis documents it.
-const NO_RECORD: &str = "errors.noRecord";
 
 /// The one message of every "no such user" answer: it must not differ
 /// between a user that never existed, a deleted one and another tenant's.
@@ -124,8 +113,7 @@ pub struct NevisErrorItem {
     #[schema(example = "no user with this userId exists")]
     pub message: String,
     /// The field concerned, in Nevis's names (`loginId`, `name.firstName`,
-    /// `contacts.telephone`, `properties.<name>`, ...); absent when the
-    /// problem is not about one field.
+    /// `properties.<name>`, ...); absent when the problem is not one field's.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "contacts.telephone")]
     pub field: Option<String>,
@@ -152,56 +140,40 @@ fn nevis_code(code: &str) -> String {
 impl NevisErrorBody {
     /// `report` in Nevis's words.
     pub fn of(report: &ErrorReport) -> Self {
-        let (code, message) = match &report.kind {
-            Kind::NotFound { .. } => (NO_RECORD.to_owned(), NO_RECORD_MESSAGE.to_owned()),
-            Kind::Internal => (
-                "errors.internal".to_owned(),
-                format!(
-                    "an unexpected error occurred (request id {})",
-                    request_id::current().unwrap_or_else(|| "-".to_owned())
-                ),
-            ),
-            kind => {
-                let code = match kind {
-                    Kind::Conflict { .. } => "errors.alreadyExists".to_owned(),
-                    Kind::StaleVersion { .. } => "errors.versionConflict".to_owned(),
-                    Kind::Unauthenticated | Kind::InvalidCredentials => {
-                        "errors.unauthorized".to_owned()
-                    }
-                    Kind::Busy | Kind::Unavailable => "errors.unavailable".to_owned(),
-                    // Not `errors.noRecord`: no user is named, so nothing is
-                    // told about users either way.
-                    Kind::NoRoute => "errors.noRoute".to_owned(),
-                    // malformedJson, forbidden, payloadTooLarge, ...
-                    _ => nevis_code(report.code),
-                };
-                (code, report.message.clone())
-            }
+        let code = match &report.kind {
+            Kind::NotFound { .. } => "errors.noRecord".to_owned(),
+            Kind::Conflict { .. } => "errors.alreadyExists".to_owned(),
+            Kind::StaleVersion { .. } => "errors.versionConflict".to_owned(),
+            Kind::Unauthenticated | Kind::InvalidCredentials => "errors.unauthorized".to_owned(),
+            Kind::Busy | Kind::Unavailable => "errors.unavailable".to_owned(),
+            Kind::Internal => "errors.internal".to_owned(),
+            // Not `errors.noRecord`: a path no route has names no user.
+            Kind::NoRoute => "errors.noRoute".to_owned(),
+            // malformedJson, forbidden, payloadTooLarge, methodNotAllowed, ...
+            _ => nevis_code(report.code),
         };
-        let item = |code: String, message: String, field: Option<String>| NevisErrorItem {
-            code,
-            message,
-            field,
+        let message = match &report.kind {
+            Kind::NotFound { .. } => NO_RECORD_MESSAGE.to_owned(),
+            Kind::Internal => format!(
+                "an unexpected error occurred (request id {})",
+                request_id::current().unwrap_or_else(|| "-".to_owned())
+            ),
+            _ => report.message.clone(),
+        };
+        let item = |code: &str, message: &str, field: &str| NevisErrorItem {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            field: Some(field.to_owned()).filter(|f| !f.is_empty()),
         };
         let errors = match &report.kind {
-            Kind::Validation => report
-                .fields
-                .iter()
-                .map(|f| {
-                    item(
-                        nevis_code(&f.code),
-                        f.message.clone(),
-                        Some(f.field.clone()),
-                    )
-                })
+            Kind::Validation => (report.fields.iter())
+                .map(|f| item(&nevis_code(&f.code), &f.message, &f.field))
                 .collect(),
-            Kind::StaleVersion { .. } => vec![item(code, message, Some("version".to_owned()))],
-            _ if report.fields.is_empty() => vec![item(code, message, None)],
+            Kind::StaleVersion { .. } => vec![item(&code, &message, "version")],
+            _ if report.fields.is_empty() => vec![item(&code, &message, "")],
             // A refused change or a taken value: one item per field.
-            _ => report
-                .fields
-                .iter()
-                .map(|f| item(code.clone(), message.clone(), Some(f.field.clone())))
+            _ => (report.fields.iter())
+                .map(|f| item(&code, &message, &f.field))
                 .collect(),
         };
         Self { errors }
@@ -265,70 +237,27 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_camel_case_under_errors() {
-        assert_eq!(nevis_code("invalid_format"), "errors.invalidFormat");
-        assert_eq!(nevis_code("required"), "errors.required");
+    fn fields_and_codes_in_nevis_words() {
+        let mut errors = ValidationErrors::new();
+        errors.push(ValueError::new("invalid_cursor", "bad").at(Field::Cursor));
         assert_eq!(
-            nevis_code("undeclared_attribute"),
-            "errors.undeclaredAttribute"
+            body(errors.into()),
+            json!({"errors": [{"code": "errors.invalidCursor", "message": "bad", "field": "continuationToken"}]})
         );
-    }
-
-    #[test]
-    fn not_found_is_exactly_no_record() {
         assert_eq!(
             body(DomainError::NotFound("user")),
             json!({"errors": [{"code": "errors.noRecord", "message": NO_RECORD_MESSAGE}]})
         );
-    }
-
-    #[test]
-    fn validation_names_each_field_and_renames_the_cursor() {
-        let mut errors = ValidationErrors::new();
-        errors.push(ValueError::required().at("loginId"));
-        errors.push(ValueError::new("invalid_cursor", "bad").at(Field::Cursor));
-        let report = ErrorReport::of::<Nevis>(&Failure::Domain(errors.into()));
-        assert_eq!(Nevis::status(&report), StatusCode::UNPROCESSABLE_ENTITY);
-        let found: Vec<_> = NevisErrorBody::of(&report)
-            .errors
-            .into_iter()
-            .map(|e| (e.code, e.field.unwrap()))
-            .collect();
-        assert_eq!(
-            found,
-            [
-                ("errors.required".to_owned(), "loginId".to_owned()),
-                (
-                    "errors.invalidCursor".to_owned(),
-                    "continuationToken".to_owned()
-                )
-            ]
-        );
-    }
-
-    #[test]
-    fn domain_fields_get_nevis_names() {
         let refused = body(DomainError::Forbidden {
             fields: vec![UserField::Username, UserField::Email, UserField::Phone],
             reason: "no".into(),
         });
         assert_eq!(refused["errors"][0]["field"], "loginId");
         assert_eq!(refused["errors"][1]["field"], "contacts.telephone");
-        assert_eq!(refused["errors"][1]["code"], "errors.forbidden");
-        let taken = body(DomainError::Conflict(UniqueField::Email));
-        assert_eq!(taken["errors"][0]["code"], "errors.alreadyExists");
-        assert_eq!(taken["errors"][0]["field"], "loginId");
-        let stale = body(DomainError::StaleVersion {
-            expected: 1,
-            current: 2,
-        });
-        assert_eq!(stale["errors"][0]["field"], "version");
-    }
-
-    #[test]
-    fn internal_errors_hide_their_detail() {
         let text = body(DomainError::Internal(StorageError::new("query failed"))).to_string();
-        assert!(!text.contains("query failed"), "{text}");
-        assert!(text.contains("errors.internal"), "{text}");
+        assert!(
+            !text.contains("query failed") && text.contains("errors.internal"),
+            "{text}"
+        );
     }
 }
