@@ -26,8 +26,6 @@ use crate::json_objects;
 use crate::toolkit::fields::shape;
 use crate::toolkit::{Expected, Failure, In};
 
-/// The language a user gets when none is given, as Nevis documents.
-const DEFAULT_LANGUAGE: &str = "en";
 /// The page size when `limit` is not given, as Nevis documents: the largest.
 const MAX_LIMIT: u32 = 1000;
 
@@ -557,8 +555,9 @@ fn login_ids(raw: &str) -> Result<(Username, Email), ValueError> {
     Ok((Username::parse(raw)?, email))
 }
 
+/// The language a user gets when none is given, as Nevis documents.
 fn default_language() -> Option<Locale> {
-    Locale::parse(DEFAULT_LANGUAGE).ok()
+    Locale::parse("en").ok()
 }
 
 /// `POST /nevis/api/v1/users` as the domain's command.
