@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::{blocks, cl2c, iklim};
+use crate::dialects::{blocks, cl2c, iklim, nevis};
 use crate::health;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, Dialect, ErrorReport, Failure, RequestError, Service};
@@ -55,6 +55,11 @@ pub const DIALECTS: &[Mounted] = &[
         iklim::PREFIXES,
         iklim::handlers::configure,
         iklim::handlers::openapi,
+    ),
+    Mounted::of::<nevis::Nevis>(
+        nevis::PREFIXES,
+        nevis::handlers::configure,
+        nevis::handlers::openapi,
     ),
     Mounted::of::<cl2c::Cl2c>(
         cl2c::PREFIXES,

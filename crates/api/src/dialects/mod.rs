@@ -9,3 +9,4 @@
 pub mod blocks;
 pub mod cl2c;
 pub mod iklim;
+pub mod nevis;

@@ -632,12 +632,14 @@ async fn list_filters_and_continuation_paging(backend: Backend) {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(error_fields(&body), ["shoeSize", "limit", "status"]);
+    // The syntactic errors first, then the domain's: it judges which
+    // properties the tenant declared.
+    assert_eq!(error_fields(&body), ["limit", "shoeSize", "status"]);
     assert_eq!(
         codes(&body),
         [
-            "errors.unknownFilter",
             "errors.outOfRange",
+            "errors.unknownFilter",
             "errors.unknownFilter"
         ]
     );
@@ -792,13 +794,10 @@ async fn partial_update_and_versions(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_fields(&body), ["version", "userId", "birthDate"]);
+    // A version is a JSON number: a string is the wrong type.
     assert_eq!(
         codes(&body),
-        [
-            "errors.invalidFormat",
-            "errors.immutable",
-            "errors.inFuture"
-        ]
+        ["errors.invalidType", "errors.immutable", "errors.inFuture"]
     );
 
     // A loginId taken by another user: 409.
@@ -1170,6 +1169,28 @@ async fn users_of_other_dialects_read_sensibly(backend: Backend) {
     assert_eq!(page["items"][0]["loginId"], "jdoe");
 }
 
+/// Under `/nevis`, a path no route has and a method a path does not take
+/// answer in Nevis's body too.
+async fn unknown_routes_and_methods(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let path = user_path(&UserId::new_random().to_string());
+    let response = app
+        .request(Method::PUT, &path, Some(&app.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "DELETE, GET, PATCH");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{body}");
+    assert_eq!(codes(&body), ["errors.methodNotAllowed"]);
+    let (status, body) = answer(app.get("/nevis/api/v1/nothing", &app.admin_key).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(codes(&body), ["errors.noRoute"]);
+    assert_eq!(body.as_object().unwrap().len(), 1);
+}
+
 async fn openapi_document(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -1240,5 +1261,6 @@ both_backends!(
     other_tenants_get_no_record,
     update_authorization,
     users_of_other_dialects_read_sensibly,
+    unknown_routes_and_methods,
     openapi_document,
 );

@@ -1,0 +1,280 @@
+//! Nevis's routes. Each handler parses its request, calls one domain
+//! operation through the pipeline and renders the result in Nevis's shape;
+//! failures are rendered by [`Nevis`].
+
+use actix_web::http::StatusCode;
+use utoipa::OpenApi;
+
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use actix_web::http::header::{HeaderValue, LOCATION};
+use actix_web::web::Json;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use userhub_domain::DomainError;
+use userhub_domain::service::{self, DeleteUser};
+use userhub_domain::types::UserId;
+
+use super::dto::{
+    CreateUserRequest, ListResponse, Pagination, UpdateUserRequest, UserResponse, create_command,
+    list_command, unknown_filters, update_command,
+};
+use super::{Nevis, NevisErrorBody};
+use crate::state::AppState;
+use crate::toolkit::{Bearer, Body, Failure, Reply, query_pairs};
+
+/// Where Nevis's users live.
+const USERS: &str = "/nevis/api/v1/users";
+
+/// The path's user id. One that is not a UUID names no user, so it is
+/// answered exactly as an unknown user.
+fn path_user(path: &str) -> Result<UserId, Failure> {
+    UserId::parse(path).map_err(|_| DomainError::NotFound("user").into())
+}
+
+/// Create a user.
+///
+/// Only `loginId` (an e-mail address) is required; it becomes both the
+/// user's username and e-mail. `languageCode` defaults to `en`, `userId` to a
+/// generated UUID. Every `properties` name must be declared for the tenant
+/// (`userhub attribute define`). `modificationComment` is recorded in the
+/// user's history. Answers 201 with `Location: <base>/nevis/api/v1/users/{userId}`
+/// and the user. Needs POWER_USER or ADMIN. Every invalid field is listed at
+/// once (422).
+#[utoipa::path(
+    tag = "nevis-users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = UserResponse,
+            headers(("Location" = String, description = "The new user's URL: `<base>/nevis/api/v1/users/{userId}`"))),
+        (status = 403, description = "The caller may not create users (`errors.forbidden`)", body = NevisErrorBody),
+        (status = 409, description = "`loginId` or `userId` is taken (`errors.alreadyExists`)", body = NevisErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/nevis/api/v1/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Bearer<Nevis>,
+    Body(body): Body,
+) -> Reply<Nevis, HttpResponse> {
+    let command = body.map_err(Failure::from).and_then(create_command);
+    let user = state
+        .call(caller.access(), move |ctx, actor| {
+            Ok(service::create_user(ctx, actor, command?)?)
+        })
+        .await?;
+    // The base is the scheme and host the client addressed (honouring
+    // `Forwarded` / `X-Forwarded-*` from a proxy in front).
+    let info = req.connection_info();
+    let location = format!("{}://{}{USERS}/{}", info.scheme(), info.host(), user.id);
+    let mut response = HttpResponse::Created();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.insert_header((LOCATION, value));
+    }
+    Ok(response.json(UserResponse::from_user(&user)))
+}
+
+/// List users.
+///
+/// Filters (each exact; all must hold): `loginId`, `email`,
+/// `name.firstName`, `name.lastName` (case-insensitive), `userId`, and any
+/// property the tenant declared, as `<name>=value` or
+/// `properties.<name>=value` (exact value). Another name is refused (422).
+/// Oldest first, `limit` users a page (default and maximum 1000); pass
+/// `_pagination.continuationToken` back as `continuationToken` for the next
+/// page, until it comes back empty. Deleted users are never listed. Needs
+/// ADMIN, POWER_USER or API_USER.
+#[utoipa::path(
+    tag = "nevis-users",
+    params(
+        ("loginId" = Option<String>, Query, description = "Login id, case-insensitive"),
+        ("email" = Option<String>, Query, description = "E-mail address, case-insensitive"),
+        ("name.firstName" = Option<String>, Query, description = "First name, case-insensitive"),
+        ("name.lastName" = Option<String>, Query, description = "Last name, case-insensitive"),
+        ("userId" = Option<String>, Query, description = "User id"),
+        ("limit" = Option<u32>, Query, description = "Users per page, 1 to 1000 (default 1000)"),
+        ("continuationToken" = Option<String>, Query, description = "Where the previous page ended; empty or left out for the first page"),
+    ),
+    responses(
+        (status = 200, description = "One page of users", body = ListResponse),
+        (status = 403, description = "The caller may not list users (`errors.forbidden`)", body = NevisErrorBody),
+        (status = 422, description = "An unknown filter, a bad `limit` or `continuationToken` (each named)", body = NevisErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/nevis/api/v1/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Bearer<Nevis>,
+) -> Reply<Nevis, Json<ListResponse>> {
+    let list = query_pairs(&req).map(list_command);
+    let (page, limit) = state
+        .call(caller.access(), move |ctx, actor| {
+            let (command, limit) = list?;
+            let page = service::list_users(ctx, actor, command).map_err(unknown_filters)?;
+            Ok((page, limit))
+        })
+        .await?;
+    Ok(Json(ListResponse {
+        items: page.users.iter().map(UserResponse::from_user).collect(),
+        pagination: Pagination {
+            continuation_token: page
+                .next
+                .map(|cursor| cursor.as_token().to_owned())
+                .unwrap_or_default(),
+            limit,
+        },
+    }))
+}
+
+/// Get a user.
+///
+/// The user `userId` of the caller's tenant. A user may read themselves;
+/// reading others needs ADMIN, POWER_USER or API_USER. A deleted user, a
+/// user of another tenant and an id that is not a UUID all answer 404
+/// `errors.noRecord`, exactly as a user that never existed.
+#[utoipa::path(
+    tag = "nevis-users",
+    params(("userId" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 403, description = "The caller may not read this user (`errors.forbidden`)", body = NevisErrorBody),
+        (status = 404, description = "No such user (`errors.noRecord`)", body = NevisErrorBody,
+            example = json!({"errors": [{"code": "errors.noRecord", "message": "no user with this userId exists"}]})),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/nevis/api/v1/users/{userId}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Bearer<Nevis>,
+    path: web::Path<String>,
+) -> Reply<Nevis, Json<UserResponse>> {
+    let id = path_user(&path);
+    let user = state
+        .call(caller.access(), move |ctx, actor| {
+            Ok(service::get_user(ctx, actor, id?)?)
+        })
+        .await?;
+    Ok(Json(UserResponse::from_user(&user)))
+}
+
+/// Update a user.
+///
+/// Only the fields given change; `null` (or `""`) removes a value; in
+/// `properties`, `""` removes a property. `name`, `address` and `contacts`
+/// change part by part. A new `loginId` changes the username and the e-mail.
+/// With `version`, the change applies only if the user is still at that
+/// version: otherwise 409 `errors.versionConflict` and nothing changes.
+/// `modificationComment` is recorded in the change's history entry. Answers
+/// the user with its new `version` and `lastModified`. Profile fields may be
+/// changed by the user themselves, a POWER_USER or an ADMIN; a refused change
+/// answers 403 naming every refused field and changes nothing.
+#[utoipa::path(
+    tag = "nevis-users",
+    params(("userId" = String, Path, description = "The user's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The user after the change", body = UserResponse),
+        (status = 403, description = "Fields the caller may not change, each named (`errors.forbidden`); nothing changed", body = NevisErrorBody),
+        (status = 404, description = "No such user (`errors.noRecord`)", body = NevisErrorBody),
+        (status = 409, description = "A stale `version` (`errors.versionConflict`) or a taken `loginId` (`errors.alreadyExists`); nothing changed", body = NevisErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/nevis/api/v1/users/{userId}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Bearer<Nevis>,
+    path: web::Path<String>,
+    Body(body): Body,
+) -> Reply<Nevis, Json<UserResponse>> {
+    let id = path_user(&path);
+    let command = body
+        .map_err(Failure::from)
+        .and_then(|body| update_command(id, body));
+    let user = state
+        .call(caller.access(), move |ctx, actor| {
+            Ok(service::update_user(ctx, actor, command?)?)
+        })
+        .await?;
+    Ok(Json(UserResponse::from_user(&user)))
+}
+
+/// Delete a user.
+///
+/// The user is marked deleted: from then on every route answers it 404
+/// `errors.noRecord`, as a user that never existed (its login id stays
+/// taken, and its history stays). ADMIN only; the last active ADMIN of a
+/// tenant cannot be deleted.
+#[utoipa::path(
+    tag = "nevis-users",
+    params(("userId" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "The caller may not delete users, or this is the last active ADMIN (`errors.forbidden`)", body = NevisErrorBody),
+        (status = 404, description = "No such user (`errors.noRecord`)", body = NevisErrorBody,
+            example = json!({"errors": [{"code": "errors.noRecord", "message": "no user with this userId exists"}]})),
+        (status = 409, description = "The user changed while being deleted (`errors.versionConflict`)", body = NevisErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/nevis/api/v1/users/{userId}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: Bearer<Nevis>,
+    path: web::Path<String>,
+) -> Reply<Nevis, HttpResponse> {
+    let id = path_user(&path);
+    state
+        .call(caller.access(), move |ctx, actor| {
+            let command = DeleteUser {
+                id: id?,
+                expected_version: None,
+                comment: None,
+            };
+            Ok(service::delete_user(ctx, actor, command)?)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mount Nevis's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(update_user)
+        .service(delete_user);
+}
+
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "NevisErrorBody",
+    content_type: "application/json",
+    invalid: StatusCode::UNPROCESSABLE_ENTITY,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "userhub — Nevis Identity Cloud dialect",
+        description = "Nevis Identity Cloud's user API, served by userhub under `/nevis/api/v1/users`. Authenticate with `Authorization: Bearer <API key>` (a user's access token from a login works too). Every error answers `{\"errors\": [{\"code\", \"message\", \"field\"?}]}` (`NevisErrorBody`).",
+    ),
+    paths(
+        create_user,
+        list_users,
+        get_user,
+        update_user,
+        delete_user,
+    ),
+    components(schemas(NevisErrorBody, super::NevisErrorItem)),
+    tags((name = "nevis-users", description = "Create, read, list, change and delete users")),
+    modifiers(&BearerAuth, &ERRORS),
+)]
+struct NevisApi;
+
+/// Nevis's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    NevisApi::openapi()
+}
