@@ -13,6 +13,9 @@ use userhub_domain::StorageError;
 use crate::connection::{AnyConnection, Manager, Pool, Target};
 use crate::error::{MigrateError, OpenError, unavailable};
 
+/// How long `migrate` waits for a connection.
+const MIGRATION_CONNECTION_WAIT: Duration = Duration::from_secs(60);
+
 /// The PostgreSQL migrations, compiled into the binary.
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 /// The SQLite migrations, compiled into the binary.
@@ -132,24 +135,26 @@ impl Store {
                     path,
                     busy_timeout: options.sqlite_busy_timeout,
                 };
-                // One connection first, alone: it creates the file and switches
-                // it to WAL (a persistent setting) before the pool opens more.
-                drop(
-                    target
-                        .connect()
-                        .map_err(|e| OpenError::Connect(e.to_string()))?,
-                );
                 (target, Backend::Sqlite)
             } else {
                 return Err(OpenError::UnsupportedUrl);
             };
+        // One connection first, alone, however long it takes to connect: a
+        // wrong URL fails here, and on SQLite it creates the file and
+        // switches it to WAL (a persistent setting) before the pool opens
+        // more. The pool's `connection_timeout` bounds only the wait for a
+        // pooled connection, so a short one cannot keep the service from
+        // starting.
+        let first = target
+            .connect()
+            .map_err(|e| OpenError::Connect(e.to_string()))?;
         let pool_size = options.pool_size.max(1);
         let pool = R2d2Pool::builder()
             .max_size(pool_size)
             .min_idle(options.min_idle.map(|n| n.min(pool_size)))
             .connection_timeout(options.connection_timeout)
-            .build(Manager { target })
-            .map_err(|e| OpenError::Connect(e.to_string()))?;
+            .build_unchecked(Manager { target });
+        drop(first);
         Ok(Store { pool, backend })
     }
 
@@ -168,9 +173,11 @@ impl Store {
     /// they existed (see `docs/storage.md`). That step never fails the
     /// call: rows it cannot fill are logged and retried on the next call.
     pub fn migrate(&self) -> Result<Vec<String>, MigrateError> {
+        // A start-up step: it may wait for a connection longer than a
+        // request would.
         let mut conn = self
             .pool
-            .get()
+            .get_timeout(MIGRATION_CONNECTION_WAIT)
             .map_err(|e| MigrateError::Connect(e.to_string()))?;
         if let AnyConnection::Postgresql(pg) = &mut *conn {
             diesel::sql_query("SELECT pg_advisory_lock($1)")

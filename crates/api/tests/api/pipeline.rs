@@ -36,7 +36,7 @@ const DIALECTS: [Dialect; 4] = [
         body_route: "/v1/users/create",
         invalid: StatusCode::BAD_REQUEST,
         text_field: "firstName",
-        read_route: "/v1/users/me",
+        read_route: "/v1/accounts/00000000-0000-4000-8000-000000000000",
         missing: "/v1/users/nothing",
         wrong_method: ("/v1/users/create", Method::DELETE, "POST"),
     },
