@@ -32,62 +32,50 @@ use crate::toolkit::{Failure, In, RequestError, SecretText};
 
 /// An organization membership as sent.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct MembershipInput {
     /// The organization's id (opaque text).
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "org_123")]
+    #[schema(required = true, value_type = String, example = "org_123", default)]
     pub organization_id: In<String>,
     /// Roles within the organization (a set).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, example = json!(["admin", "user"]))]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["admin", "user"]), default)]
     pub roles: In<Vec<In<String>>>,
     /// Permissions within the organization (a set).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, example = json!(["read", "write"]))]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["read", "write"]), default)]
     pub permissions: In<Vec<In<String>>>,
 }
 
 /// The body of `POST /idp/v1/Iam/Create`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// Preferred language, a BCP 47 tag (`en-US`; `en_US` accepted).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "en-US")]
+    #[schema(value_type = Option<String>, example = "en-US", default)]
     pub language: In<String>,
     /// Tags (a set: repeats merge).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, example = json!(["developer", "internal"]))]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["developer", "internal"]), default)]
     pub tags: In<Vec<In<String>>>,
     /// E-mail address, unique in the project (case-insensitively).
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "newuser@example.com")]
+    #[schema(required = true, value_type = String, example = "newuser@example.com", default)]
     pub email: In<String>,
     /// Username, unique in the project (case-insensitively).
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "newuser")]
+    #[schema(required = true, value_type = String, example = "newuser", default)]
     pub user_name: In<String>,
     /// Phone number in E.164 form, valid for its country code.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "+14155552671")]
+    #[schema(value_type = Option<String>, example = "+14155552671", default)]
     pub phone_number: In<String>,
     /// Password (write-only, never returned), judged by the project's
     /// password policy.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Password, example = "SecurePassword123!")]
+    #[schema(required = true, value_type = String, format = Password, example = "SecurePassword123!", default)]
     pub password: In<SecretText>,
     /// Salutation (`Mr.`, `Ms.`, `Dr.`).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Mr.")]
+    #[schema(value_type = Option<String>, example = "Mr.", default)]
     pub salutation: In<String>,
     /// First name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "John")]
+    #[schema(value_type = Option<String>, example = "John", default)]
     pub first_name: In<String>,
     /// Last name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Doe")]
+    #[schema(value_type = Option<String>, example = "Doe", default)]
     pub last_name: In<String>,
     /// Accepted and ignored: userhub sends no mail.
     #[schema(value_type = Option<String>, example = "user_creation")]
@@ -102,53 +90,43 @@ pub struct CreateUserRequest {
     #[schema(value_type = Option<i64>, example = 0)]
     pub varified_type: Option<Value>,
     /// Platform the user is created on (`web`, `mobile`).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "web")]
+    #[schema(value_type = Option<String>, example = "web", default)]
     pub platform: In<String>,
     /// Profile image URL (`http` or `https`).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "https://example.com/image.jpg")]
+    #[schema(value_type = Option<String>, example = "https://example.com/image.jpg", default)]
     pub profile_image_url: In<String>,
     /// Profile image id.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "img_123")]
+    #[schema(value_type = Option<String>, example = "img_123", default)]
     pub profile_image_id: In<String>,
     /// MFA type code, 0 to 255 (stored for the client, not interpreted).
-    #[serde(default)]
-    #[schema(value_type = Option<u8>, example = 0)]
+    #[schema(value_type = Option<u8>, example = 0, default)]
     pub user_mfa_type: In<u64>,
     /// Whether MFA is enabled. Default false.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>, example = false)]
+    #[schema(value_type = Option<bool>, example = false, default)]
     pub mfa_enabled: In<bool>,
     /// Allowed login type codes, each 0 to 255.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<u8>>, example = json!([0]))]
+    #[schema(value_type = Option<Vec<u8>>, example = json!([0]), default)]
     pub allowed_log_in_type: In<Vec<In<u64>>>,
     /// Organization memberships, one per organization.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<MembershipInput>>)]
+    #[schema(value_type = Option<Vec<MembershipInput>>, default)]
     pub memberships: In<Vec<In<MembershipInput>>>,
     /// The project: when given, the caller's project's name or id, or the
     /// `x-blocks-key` value itself.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "YOUR_PROJECT_KEY")]
+    #[schema(value_type = Option<String>, example = "YOUR_PROJECT_KEY", default)]
     pub project_key: In<String>,
     /// An organization the user belongs to: a membership without roles or
     /// permissions unless `memberships` lists it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "org_123")]
+    #[schema(value_type = Option<String>, example = "org_123", default)]
     pub organization_id: In<String>,
 }
 
 /// The body of `POST /idp/v1/Iam/Update`. Absent fields stay as they are;
 /// `null` removes an optional value or empties a list.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The user to change.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Uuid, example = "8e94a551-5b86-40ba-ae55-b019dee5cc25")]
+    #[schema(required = true, value_type = String, format = Uuid, example = "8e94a551-5b86-40ba-ae55-b019dee5cc25", default)]
     pub item_id: In<String>,
     /// Ignored: the e-mail address is not changed through Update.
     #[schema(value_type = Option<String>)]
@@ -158,149 +136,118 @@ pub struct UpdateUserRequest {
     pub user_name: Option<Value>,
     /// Refused (400 `not_updatable`): the password is not changed through
     /// Update.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password)]
+    #[schema(value_type = Option<String>, format = Password, default)]
     pub password: In<SecretText>,
     /// Preferred language (BCP 47).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "en-GB")]
+    #[schema(value_type = Option<String>, nullable, example = "en-GB", default)]
     pub language: In<String>,
     /// Tags: the whole new set.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>, nullable)]
+    #[schema(value_type = Option<Vec<String>>, nullable, default)]
     pub tags: In<Vec<In<String>>>,
     /// Phone number (E.164).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "+14155552671")]
+    #[schema(value_type = Option<String>, nullable, example = "+14155552671", default)]
     pub phone_number: In<String>,
     /// Salutation.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "Dr.")]
+    #[schema(value_type = Option<String>, nullable, example = "Dr.", default)]
     pub salutation: In<String>,
     /// First name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "John")]
+    #[schema(value_type = Option<String>, nullable, example = "John", default)]
     pub first_name: In<String>,
     /// Last name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "Doe")]
+    #[schema(value_type = Option<String>, nullable, example = "Doe", default)]
     pub last_name: In<String>,
     /// Platform.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "mobile")]
+    #[schema(value_type = Option<String>, nullable, example = "mobile", default)]
     pub platform: In<String>,
     /// Profile image URL.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub profile_image_url: In<String>,
     /// Profile image id.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub profile_image_id: In<String>,
     /// MFA type code (0 to 255); `mfaEnabled` stays as it is.
-    #[serde(default)]
-    #[schema(value_type = Option<u8>, nullable)]
+    #[schema(value_type = Option<u8>, nullable, default)]
     pub user_mfa_type: In<u64>,
     /// Whether MFA is enabled; `userMfaType` stays as it is.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, default)]
     pub mfa_enabled: In<bool>,
     /// Allowed login type codes: the whole new set. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<u8>>, nullable)]
+    #[schema(value_type = Option<Vec<u8>>, nullable, default)]
     pub allowed_log_in_type: In<Vec<In<u64>>>,
     /// Memberships: the whole new list. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<MembershipInput>>, nullable)]
+    #[schema(value_type = Option<Vec<MembershipInput>>, nullable, default)]
     pub memberships: In<Vec<In<MembershipInput>>>,
     /// Adds a membership in this organization unless the user (after
     /// `memberships`) has one. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "org_456")]
+    #[schema(value_type = Option<String>, example = "org_456", default)]
     pub organization_id: In<String>,
     /// `true` makes the user ACTIVE, `false` INACTIVE. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, default)]
     pub active: In<bool>,
     /// Whether the e-mail address is verified. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, default)]
     pub is_varified: In<bool>,
     /// The project (see Create).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub project_key: In<String>,
 }
 
 /// The order of `GetUsers`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct SortInput {
     /// `createdDate` (default), `lastUpdatedDate`, `userName` or `email`
     /// (any letter case).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "createdDate")]
+    #[schema(value_type = Option<String>, example = "createdDate", default)]
     pub property: In<String>,
     /// Largest first. Default false.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>, example = true)]
+    #[schema(value_type = Option<bool>, example = true, default)]
     pub is_descending: In<bool>,
 }
 
 /// The filter of `GetUsers`; every filter given must hold. Blank strings,
 /// `null` and empty lists filter nothing.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct FilterInput {
     /// E-mail addresses starting with this (case-insensitive).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "newuser@")]
+    #[schema(value_type = Option<String>, example = "newuser@", default)]
     pub email: In<String>,
     /// First names, last names or usernames starting with this.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Jo")]
+    #[schema(value_type = Option<String>, example = "Jo", default)]
     pub name: In<String>,
     /// Only these users (`itemId`s).
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<String>>, default)]
     pub user_ids: In<Vec<In<String>>>,
     /// `true` (ACTIVE), `false` (INACTIVE), a status name or an array of them.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>, example = true)]
+    #[schema(value_type = Option<Object>, example = true, default)]
     pub status: In<Value>,
     /// Members of this organization.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "org_123")]
+    #[schema(value_type = Option<String>, example = "org_123", default)]
     pub organization_id: In<String>,
     /// Members of this organization (the same as `organizationId`).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub organization: In<String>,
 }
 
 /// The body of `POST /idp/v1/Iam/GetUsers`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct GetUsersRequest {
     /// The page, counting from 1. Default 1.
-    #[serde(default)]
-    #[schema(value_type = Option<u64>, minimum = 1, example = 1)]
+    #[schema(value_type = Option<u64>, minimum = 1, example = 1, default)]
     pub page: In<u64>,
     /// Users per page, 1 to 100. Default 10.
-    #[serde(default)]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100, example = 10)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100, example = 10, default)]
     pub page_size: In<u64>,
     /// The order. Default: oldest first.
-    #[serde(default)]
-    #[schema(value_type = Option<SortInput>)]
+    #[schema(value_type = Option<SortInput>, default)]
     pub sort: In<SortInput>,
     /// Which users.
-    #[serde(default)]
-    #[schema(value_type = Option<FilterInput>)]
+    #[schema(value_type = Option<FilterInput>, default)]
     pub filter: In<FilterInput>,
     /// The project (see Create).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub project_key: In<String>,
 }
 

@@ -21,52 +21,43 @@ use crate::toolkit::{Failure, In};
 
 /// The body of `POST /v1/cl2c/user`. Every field is required.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// The user's first name.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "John")]
+    #[schema(required = true, value_type = String, example = "John", default)]
     pub first_name: In<String>,
     /// The user's last name.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "Doe")]
+    #[schema(required = true, value_type = String, example = "Doe", default)]
     pub last_name: In<String>,
     /// The user's e-mail address, unique in the tenant (case-insensitively).
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "john.doe@example.com")]
+    #[schema(required = true, value_type = String, example = "john.doe@example.com", default)]
     pub email: In<String>,
     /// The login name, unique in the tenant (case-insensitively); no
     /// whitespace, at most 128 characters.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "johndoe")]
+    #[schema(required = true, value_type = String, example = "johndoe", default)]
     pub user_name: In<String>,
     /// The phone number in E.164 form (`+` and the digits, no spaces),
     /// valid for its country calling code.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "+14155552671")]
+    #[schema(required = true, value_type = String, example = "+14155552671", default)]
     pub phone_number: In<String>,
 }
 
 /// The body of `PUT /v1/cl2c/user`: changes to the logged-in user. An
 /// absent field is left as it is; `null` removes the value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The logged-in user's own id.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Uuid, example = "3fa85f64-5717-4562-b3fc-2c963f66afa6")]
+    #[schema(required = true, value_type = String, format = Uuid, example = "3fa85f64-5717-4562-b3fc-2c963f66afa6", default)]
     pub id: In<String>,
     /// New first name; `null` removes it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "Johnny")]
+    #[schema(value_type = Option<String>, nullable, example = "Johnny", default)]
     pub first_name: In<String>,
     /// New last name; `null` removes it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "Doe")]
+    #[schema(value_type = Option<String>, nullable, example = "Doe", default)]
     pub last_name: In<String>,
     /// New phone number (E.164); `null` removes it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "+14155552671")]
+    #[schema(value_type = Option<String>, nullable, example = "+14155552671", default)]
     pub phone_number: In<String>,
 }
 

@@ -94,44 +94,35 @@ fn list_or_string_schema(description: &str, example: &str) -> utoipa::openapi::s
 
 /// The body of `POST /v1/users/create`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// The user's e-mail address, which is also their username.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "name@domain.com")]
+    #[schema(required = true, value_type = String, example = "name@domain.com", default)]
     pub username: In<String>,
     /// The password (write-only; never returned). Checked against the
     /// tenant's policy: at least 8 characters and hard to guess.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd")]
+    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd", default)]
     pub password: In<SecretText>,
     /// First name.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "John")]
+    #[schema(required = true, value_type = String, example = "John", default)]
     pub first_name: In<String>,
     /// Middle name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Bob")]
+    #[schema(value_type = Option<String>, example = "Bob", default)]
     pub mid_name: In<String>,
     /// Last name.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "Doe")]
+    #[schema(required = true, value_type = String, example = "Doe", default)]
     pub last_name: In<String>,
     /// Locale, `tr_TR` or `tr-TR`.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "tr_TR")]
+    #[schema(required = true, value_type = String, example = "tr_TR", default)]
     pub locale: In<String>,
     /// IANA time zone.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "Europe/Istanbul")]
+    #[schema(required = true, value_type = String, example = "Europe/Istanbul", default)]
     pub timezone: In<String>,
     /// Roles.
-    #[serde(default)]
-    #[schema(required = true, schema_with = roles_input_schema)]
+    #[schema(required = true, schema_with = roles_input_schema, default)]
     pub roles: In<Value>,
     /// Status.
-    #[serde(default)]
-    #[schema(required = true, schema_with = status_input_schema)]
+    #[schema(required = true, schema_with = status_input_schema, default)]
     pub status: In<Value>,
 }
 
@@ -139,125 +130,102 @@ pub struct CreateUserRequest {
 /// `null` removes the value of a name, locale or time zone (the username,
 /// password, roles and status cannot be removed).
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The user to change.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Uuid, example = "88a52d74-ebee-49a4-9631-cfe492f4bf53")]
+    #[schema(required = true, value_type = String, format = Uuid, example = "88a52d74-ebee-49a4-9631-cfe492f4bf53", default)]
     pub user_id: In<String>,
     /// New e-mail address, which is also the username (both change). The
     /// user themselves, a POWER_USER or an ADMIN.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "new.name@domain.com")]
+    #[schema(value_type = Option<String>, example = "new.name@domain.com", default)]
     pub username: In<String>,
     /// New password. ADMIN only.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd")]
+    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd", default)]
     pub password: In<SecretText>,
     /// New first name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub first_name: In<String>,
     /// New middle name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub mid_name: In<String>,
     /// New last name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub last_name: In<String>,
     /// New locale.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "tr_TR")]
+    #[schema(value_type = Option<String>, nullable, example = "tr_TR", default)]
     pub locale: In<String>,
     /// New time zone.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "Europe/Istanbul")]
+    #[schema(value_type = Option<String>, nullable, example = "Europe/Istanbul", default)]
     pub timezone: In<String>,
     /// New roles. ADMIN only.
-    #[serde(default)]
-    #[schema(schema_with = roles_input_schema)]
+    #[schema(schema_with = roles_input_schema, default)]
     pub roles: In<Value>,
     /// New status. ADMIN only.
-    #[serde(default)]
-    #[schema(schema_with = status_input_schema)]
+    #[schema(schema_with = status_input_schema, default)]
     pub status: In<Value>,
     /// Sent by iklim's clients; accepted and ignored.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, default)]
     pub empty: In<Value>,
 }
 
 /// The body of `POST /v1/users/page`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct PageRequest {
     /// Only users holding at least one of these roles.
-    #[serde(default)]
-    #[schema(schema_with = roles_input_schema)]
+    #[schema(schema_with = roles_input_schema, default)]
     pub roles: In<Value>,
     /// Only users with one of these statuses (DELETED users are never listed).
-    #[serde(default)]
-    #[schema(schema_with = statuses_filter_schema)]
+    #[schema(schema_with = statuses_filter_schema, default)]
     pub status: In<Value>,
     /// The order: one field (`createdAt`, `updatedAt`, `username`, `email`)
     /// and its direction (`asc` or `desc`). Default `{"createdAt": "asc"}`.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>, example = json!({"createdAt": "desc"}))]
+    #[schema(value_type = Option<Object>, example = json!({"createdAt": "desc"}), default)]
     pub sort_by: In<Map<String, Value>>,
     /// The page, counting from 0. Default 0.
-    #[serde(default)]
-    #[schema(value_type = Option<u64>, minimum = 0, example = 0)]
+    #[schema(value_type = Option<u64>, minimum = 0, example = 0, default)]
     pub page_number: In<u64>,
     /// Users per page, 1 to 100. Default 20.
-    #[serde(default)]
-    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20, default)]
     pub page_size: In<u64>,
     /// Whether each user carries its `account`. Default false.
-    #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>, default)]
     pub include_account: In<bool>,
 }
 
 /// The body of `POST /v1/users/change-password`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
     /// The user; must be the caller.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Uuid)]
+    #[schema(required = true, value_type = String, format = Uuid, default)]
     pub user_id: In<String>,
     /// The current password.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Password)]
+    #[schema(required = true, value_type = String, format = Password, default)]
     pub old_password: In<SecretText>,
     /// The new password.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Password)]
+    #[schema(required = true, value_type = String, format = Password, default)]
     pub new_password: In<SecretText>,
 }
 
 /// The body of `POST /v1/auth/login`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct LoginRequest {
     /// The username (or e-mail address).
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "name@domain.com")]
+    #[schema(required = true, value_type = String, example = "name@domain.com", default)]
     pub username: In<String>,
     /// The password.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, format = Password)]
+    #[schema(required = true, value_type = String, format = Password, default)]
     pub password: In<SecretText>,
 }
 
 /// The body of `POST /v1/auth/refresh`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RefreshRequest {
     /// The refresh token of the last login or refresh.
-    #[serde(default)]
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, value_type = String, default)]
     pub refresh_token: In<SecretText>,
 }
 

@@ -45,84 +45,68 @@ pub enum GenderName {
 
 /// `name`: the parts of a person's name.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct NameInput {
     /// Title, such as `Dr.`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Dr.")]
+    #[schema(value_type = Option<String>, example = "Dr.", default)]
     pub title: In<String>,
     /// First name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Jane")]
+    #[schema(value_type = Option<String>, example = "Jane", default)]
     pub first_name: In<String>,
     /// Last name.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Doe")]
+    #[schema(value_type = Option<String>, example = "Doe", default)]
     pub last_name: In<String>,
 }
 
 /// `address`: a postal address; every part is optional, free text of one
 /// line.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct AddressInput {
     /// ISO 3166-1 alpha-2 country code, any case (`ch`, `CH`); answered uppercase.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "CH")]
+    #[schema(value_type = Option<String>, example = "CH", default)]
     pub country_code: In<String>,
     /// City.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Zürich")]
+    #[schema(value_type = Option<String>, example = "Zürich", default)]
     pub city: In<String>,
     /// Postal code.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "8001")]
+    #[schema(value_type = Option<String>, example = "8001", default)]
     pub postal_code: In<String>,
     /// First free-text line.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "c/o Example AG")]
+    #[schema(value_type = Option<String>, example = "c/o Example AG", default)]
     pub addressline1: In<String>,
     /// Second free-text line.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub addressline2: In<String>,
     /// Street.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Bahnhofstrasse")]
+    #[schema(value_type = Option<String>, example = "Bahnhofstrasse", default)]
     pub street: In<String>,
     /// House number (text: `12a` is one).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "1")]
+    #[schema(value_type = Option<String>, example = "1", default)]
     pub house_number: In<String>,
     /// Dwelling (apartment) number.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub dwelling_number: In<String>,
     /// Post office box text.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub post_office_box_text: In<String>,
     /// Post office box number.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub post_office_box_number: In<String>,
     /// Locality.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, default)]
     pub locality: In<String>,
 }
 
 /// `contacts`: phone numbers, in E.164 (`+` and digits, no spaces).
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ContactsInput {
     /// Landline telephone number.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "+41446681800")]
+    #[schema(value_type = Option<String>, example = "+41446681800", default)]
     pub telephone: In<String>,
     /// Telefax number.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "+41446681801")]
+    #[schema(value_type = Option<String>, example = "+41446681801", default)]
     pub telefax: In<String>,
 }
 
@@ -130,51 +114,40 @@ json_objects!(NameInput, AddressInput, ContactsInput);
 
 /// The body of `POST /nevis/api/v1/users`. Only `loginId` is required.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// An e-mail address: it becomes both the username and the e-mail.
-    #[serde(default)]
-    #[schema(required = true, value_type = String, example = "jane.doe@example.com")]
+    #[schema(required = true, value_type = String, example = "jane.doe@example.com", default)]
     pub login_id: In<String>,
     /// The user's id, a UUID; generated when left out. Can only be set here.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid, example = "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77")]
+    #[schema(value_type = Option<String>, format = Uuid, example = "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77", default)]
     pub user_id: In<String>,
     /// Language (a BCP 47 tag such as `en` or `de-CH`). Default `en`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "en")]
+    #[schema(value_type = Option<String>, example = "en", default)]
     pub language_code: In<String>,
     /// Name parts.
-    #[serde(default)]
-    #[schema(value_type = Option<NameInput>)]
+    #[schema(value_type = Option<NameInput>, default)]
     pub name: In<NameInput>,
     /// `female`, `male` or `other`.
-    #[serde(default)]
-    #[schema(value_type = Option<GenderName>)]
+    #[schema(value_type = Option<GenderName>, default)]
     pub gender: In<String>,
     /// Birth date, `YYYY-MM-DD`, from 1900-01-01 to today.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date, example = "1990-01-31")]
+    #[schema(value_type = Option<String>, format = Date, example = "1990-01-31", default)]
     pub birth_date: In<String>,
     /// Postal address.
-    #[serde(default)]
-    #[schema(value_type = Option<AddressInput>)]
+    #[schema(value_type = Option<AddressInput>, default)]
     pub address: In<AddressInput>,
     /// Phone numbers.
-    #[serde(default)]
-    #[schema(value_type = Option<ContactsInput>)]
+    #[schema(value_type = Option<ContactsInput>, default)]
     pub contacts: In<ContactsInput>,
     /// Free-text remarks (up to 1000 characters).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Remarks to a food delivery")]
+    #[schema(value_type = Option<String>, example = "Remarks to a food delivery", default)]
     pub remarks: In<String>,
     /// Why the user is created; recorded in the user's history.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "created for the spring campaign")]
+    #[schema(value_type = Option<String>, example = "created for the spring campaign", default)]
     pub modification_comment: In<String>,
     /// Custom attributes: names the tenant declared mapped to strings.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>, example = json!({"employeeNumber": "E-1234"}))]
+    #[schema(value_type = Option<Object>, example = json!({"employeeNumber": "E-1234"}), default)]
     pub properties: In<Map<String, Value>>,
 }
 
@@ -182,55 +155,43 @@ pub struct CreateUserRequest {
 /// change; `null` (or `""`) removes a value; in `properties`, `""` or `null`
 /// removes that property and `"properties": null` removes them all.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The version last read: if the user is no longer at it, 409.
-    #[serde(default)]
-    #[schema(value_type = Option<u64>, minimum = 1, example = 3)]
+    #[schema(value_type = Option<u64>, minimum = 1, example = 3, default)]
     pub version: In<u64>,
     /// A new e-mail address, also the username (both change); not `null`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "jane.doe@example.com")]
+    #[schema(value_type = Option<String>, example = "jane.doe@example.com", default)]
     pub login_id: In<String>,
     /// Set on creation only: accepted here if it is the path's `userId`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Uuid)]
+    #[schema(value_type = Option<String>, format = Uuid, default)]
     pub user_id: In<String>,
     /// Language; `null` resets it to `en`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable, example = "de-CH")]
+    #[schema(value_type = Option<String>, nullable, example = "de-CH", default)]
     pub language_code: In<String>,
     /// Name parts to change; `"name": null` removes all of them.
-    #[serde(default)]
-    #[schema(value_type = Option<NameInput>, nullable)]
+    #[schema(value_type = Option<NameInput>, nullable, default)]
     pub name: In<NameInput>,
     /// `female`, `male` or `other`; `null` removes it.
-    #[serde(default)]
-    #[schema(value_type = Option<GenderName>, nullable)]
+    #[schema(value_type = Option<GenderName>, nullable, default)]
     pub gender: In<String>,
     /// Birth date, `YYYY-MM-DD`; `null` removes it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Date, nullable)]
+    #[schema(value_type = Option<String>, format = Date, nullable, default)]
     pub birth_date: In<String>,
     /// Address parts to change; `"address": null` removes all of them.
-    #[serde(default)]
-    #[schema(value_type = Option<AddressInput>, nullable)]
+    #[schema(value_type = Option<AddressInput>, nullable, default)]
     pub address: In<AddressInput>,
     /// Phone numbers; each given one changes; `null` removes.
-    #[serde(default)]
-    #[schema(value_type = Option<ContactsInput>, nullable)]
+    #[schema(value_type = Option<ContactsInput>, nullable, default)]
     pub contacts: In<ContactsInput>,
     /// Remarks; `null` removes them.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, nullable)]
+    #[schema(value_type = Option<String>, nullable, default)]
     pub remarks: In<String>,
     /// Why; recorded in the change's history entry.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "moved to Bern")]
+    #[schema(value_type = Option<String>, example = "moved to Bern", default)]
     pub modification_comment: In<String>,
     /// Properties to set (declared names only); `""` or `null` removes one.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>, nullable, example = json!({"employeeNumber": "E-1234", "costCenter": ""}))]
+    #[schema(value_type = Option<Object>, nullable, example = json!({"employeeNumber": "E-1234", "costCenter": ""}), default)]
     pub properties: In<Map<String, Value>>,
 }
 
