@@ -16,61 +16,14 @@ use utoipa::OpenApi;
 use crate::dialects::{blocks, cl2c, iklim, nevis};
 use crate::health;
 use crate::toolkit::dialect::respond;
-use crate::toolkit::{BodySettings, Dialect, ErrorReport, Failure, RequestError, Service};
-
-/// One dialect as the application mounts it.
-#[derive(Debug, Clone, Copy)]
-pub struct Mounted {
-    /// The dialect's name (`/openapi/<name>.json`).
-    pub name: &'static str,
-    /// The path prefixes it owns.
-    pub prefixes: &'static [&'static str],
-    /// Mounts its routes.
-    pub configure: fn(&mut web::ServiceConfig),
-    /// Its OpenAPI document.
-    pub openapi: fn() -> utoipa::openapi::OpenApi,
-    /// Its answer for a failure.
-    pub respond: fn(&ErrorReport) -> HttpResponse,
-}
-
-impl Mounted {
-    const fn of<D: Dialect>(
-        prefixes: &'static [&'static str],
-        configure: fn(&mut web::ServiceConfig),
-        openapi: fn() -> utoipa::openapi::OpenApi,
-    ) -> Self {
-        Self {
-            name: D::NAME,
-            prefixes,
-            configure,
-            openapi,
-            respond: respond::<D>,
-        }
-    }
-}
+use crate::toolkit::{BodySettings, ErrorReport, Failure, Mounted, RequestError, Service};
 
 /// Every dialect the service speaks.
 pub const DIALECTS: &[Mounted] = &[
-    Mounted::of::<iklim::Iklim>(
-        iklim::PREFIXES,
-        iklim::handlers::configure,
-        iklim::handlers::openapi,
-    ),
-    Mounted::of::<nevis::Nevis>(
-        nevis::PREFIXES,
-        nevis::handlers::configure,
-        nevis::handlers::openapi,
-    ),
-    Mounted::of::<cl2c::Cl2c>(
-        cl2c::PREFIXES,
-        cl2c::handlers::configure,
-        cl2c::handlers::openapi,
-    ),
-    Mounted::of::<blocks::Blocks>(
-        blocks::PREFIXES,
-        blocks::handlers::configure,
-        blocks::handlers::openapi,
-    ),
+    iklim::handlers::MOUNTED,
+    nevis::handlers::MOUNTED,
+    cl2c::handlers::MOUNTED,
+    blocks::handlers::MOUNTED,
 ];
 
 #[derive(OpenApi)]

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError, web};
 use serde::Serialize;
 use userhub_domain::DomainError;
 use utoipa::ToSchema;
@@ -122,6 +122,38 @@ pub fn respond<D: Dialect>(report: &ErrorReport) -> HttpResponse {
         }
     }
     D::render(report, &mut response)
+}
+
+/// One dialect as the application mounts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mounted {
+    /// The dialect's name (`/openapi/<name>.json`).
+    pub name: &'static str,
+    /// The path prefixes it owns.
+    pub prefixes: &'static [&'static str],
+    /// Mounts its routes.
+    pub configure: fn(&mut web::ServiceConfig),
+    /// Its OpenAPI document.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Its answer for a failure.
+    pub respond: fn(&ErrorReport) -> HttpResponse,
+}
+
+impl Mounted {
+    /// Dialect `D`, owning `prefixes`, its routes and its document.
+    pub const fn of<D: Dialect>(
+        prefixes: &'static [&'static str],
+        configure: fn(&mut web::ServiceConfig),
+        openapi: fn() -> utoipa::openapi::OpenApi,
+    ) -> Self {
+        Self {
+            name: D::NAME,
+            prefixes,
+            configure,
+            openapi,
+            respond: respond::<D>,
+        }
+    }
 }
 
 /// The error body iklim, SELISE Blocks, the admin API and the service's own

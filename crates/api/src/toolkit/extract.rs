@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, DialectError};
 use super::pipeline::Access;
-use super::report::{Challenge, RequestError};
+use super::report::{Challenge, Failure, RequestError};
 use crate::secrets;
 
 /// How large a body may be and how long it may take to arrive; registered
@@ -109,6 +109,17 @@ impl FromRequest for Body {
         }
         let payload = payload.take();
         Box::pin(async move { Ok(Body(read(payload, settings).await)) })
+    }
+}
+
+impl Body {
+    /// The body as a command, or what is wrong with it (to be answered
+    /// after the caller is admitted).
+    pub fn parse<C>(
+        self,
+        parse: impl FnOnce(Map<String, Value>) -> Result<C, Failure>,
+    ) -> Result<C, Failure> {
+        self.0.map_err(Failure::from).and_then(parse)
     }
 }
 

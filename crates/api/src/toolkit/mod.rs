@@ -20,7 +20,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod report;
 
-pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Service};
+pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
     Bearer, BearerToken, Body, BodySettings, Caller, Credential, header_text, query_pairs,
 };

@@ -131,6 +131,9 @@ impl Access {
     }
 }
 
+/// A domain operation, as a route runs it on its parsed command.
+pub type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
+
 /// The blocking pool failed to run the task (it panicked or was cancelled).
 fn lost_task() -> Failure {
     RequestError::Internal("the blocking task did not finish".to_owned()).into()
@@ -152,6 +155,22 @@ impl AppState {
         })
         .await
         .map_err(|_| lost_task())?
+    }
+
+    /// One trip to the blocking pool: admit the caller, then run `op` on the
+    /// parsed `command`, or answer what was wrong with the request.
+    pub async fn run<C, T>(
+        &self,
+        access: Access,
+        command: Result<C, Failure>,
+        op: Operation<C, T>,
+    ) -> Result<T, Failure>
+    where
+        C: Send + 'static,
+        T: Send + 'static,
+    {
+        self.call(access, move |ctx, actor| Ok(op(ctx, actor, command?)?))
+            .await
     }
 
     /// One trip to the blocking pool for a route without a caller (login,

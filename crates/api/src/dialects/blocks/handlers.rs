@@ -8,6 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, Securi
 use utoipa::{Modify, OpenApi};
 
 use super::KEY_HEADER;
+use crate::toolkit::Mounted;
 use crate::toolkit::openapi::ErrorResponses;
 use std::collections::BTreeMap;
 
@@ -69,9 +70,9 @@ async fn run<C: Send + 'static, T: Send + 'static>(
 pub async fn create_user(
     key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
-    let parsed = body.map_err(Failure::from).and_then(create_command);
+    let parsed = body.parse(create_command);
     let user = run(&state, key, "project", parsed, service::create_user).await?;
     Ok(Json(UserResponse::from_user(&user)))
 }
@@ -98,9 +99,9 @@ pub async fn create_user(
 pub async fn update_user(
     key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
-    let parsed = body.map_err(Failure::from).and_then(update_command);
+    let parsed = body.parse(update_command);
     let user = run(&state, key, "user", parsed, service::update_user).await?;
     Ok(Json(UserResponse::from_user(&user)))
 }
@@ -157,9 +158,9 @@ pub async fn get_user(
 pub async fn get_users(
     key: Caller<Blocks, BlocksKey>,
     state: web::Data<AppState>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Blocks, Json<GetUsersResponse>> {
-    let parsed = body.map_err(Failure::from).and_then(list_command);
+    let parsed = body.parse(list_command);
     let page = run(&state, key, "project", parsed, service::list_users).await?;
     Ok(Json(GetUsersResponse {
         data: page.users.iter().map(UserResponse::from_user).collect(),
@@ -174,6 +175,9 @@ const ERRORS: ErrorResponses = ErrorResponses {
     content_type: "application/json",
     invalid: StatusCode::BAD_REQUEST,
 };
+
+/// The dialect as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Blocks>(super::PREFIXES, configure, openapi);
 
 /// Mount Blocks' routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

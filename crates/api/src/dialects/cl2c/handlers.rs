@@ -7,6 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{PROBLEM_JSON, auth};
+use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use actix_web::web::Json;
 use actix_web::{get, post, put, web};
@@ -50,13 +51,14 @@ fn render(user: &User) -> UserResponse {
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller<Cl2c, TenantKey>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
-    let command = body.map_err(Failure::from).and_then(create_command);
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::create_user(ctx, actor, command?)?)
-        })
+        .run(
+            caller.access(),
+            body.parse(create_command),
+            service::create_user,
+        )
         .await?;
     Ok(Json(render(&user)))
 }
@@ -87,9 +89,9 @@ pub async fn create_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller<Cl2c, LoggedInUser>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
-    let command = body.map_err(Failure::from).and_then(update_command);
+    let command = body.parse(update_command);
     let user = state
         .call(caller.access(), move |ctx, actor| {
             let command = command?;
@@ -128,8 +130,8 @@ pub async fn list_users(
     caller: Caller<Cl2c, TenantKey>,
 ) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
     let users = state
-        .call(caller.access(), |ctx, actor| {
-            Ok(service::all_users(ctx, actor)?)
+        .run(caller.access(), Ok(()), |ctx, actor, ()| {
+            service::all_users(ctx, actor)
         })
         .await?;
     Ok(Json(users.iter().map(render).collect()))
@@ -159,11 +161,7 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Reply<Cl2c, Json<UserResponse>> {
     let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("id")));
-    let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::get_user(ctx, actor, id?)?)
-        })
-        .await?;
+    let user = state.run(caller.access(), id, service::get_user).await?;
     Ok(Json(render(&user)))
 }
 
@@ -173,6 +171,9 @@ const ERRORS: ErrorResponses = ErrorResponses {
     content_type: PROBLEM_JSON,
     invalid: StatusCode::BAD_REQUEST,
 };
+
+/// The dialect as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Cl2c>(super::PREFIXES, configure, openapi);
 
 /// Mount cl2c's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -19,6 +19,7 @@ use super::dto::{
 };
 use crate::secrets::{self, Secret};
 use crate::state::AppState;
+use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
     Bearer, Body, Challenge, ErrorBody, Failure, Reply, RequestError, header_text,
@@ -46,13 +47,14 @@ use actix_web::web::Json;
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Bearer<Iklim>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
-    let command = body.map_err(Failure::from).and_then(create_command);
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::create_user(ctx, actor, command?)?)
-        })
+        .run(
+            caller.access(),
+            body.parse(create_command),
+            service::create_user,
+        )
         .await?;
     Ok(Json(UserResponse::from_user(&user, true)))
 }
@@ -82,13 +84,14 @@ pub async fn create_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Bearer<Iklim>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
-    let command = body.map_err(Failure::from).and_then(update_command);
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::update_user(ctx, actor, command?)?)
-        })
+        .run(
+            caller.access(),
+            body.parse(update_command),
+            service::update_user,
+        )
         .await?;
     Ok(Json(UserResponse::from_user(&user, true)))
 }
@@ -112,9 +115,9 @@ pub async fn update_user(
 pub async fn page_users(
     state: web::Data<AppState>,
     caller: Bearer<Iklim>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Iklim, Json<PageResponse>> {
-    let page = body.map_err(Failure::from).and_then(page_command);
+    let page = body.parse(page_command);
     let (found, query) = state
         .call(caller.access(), move |ctx, actor| {
             let PageQuery { command, echo } = page?;
@@ -151,8 +154,8 @@ pub async fn me(
     caller: Bearer<Iklim>,
 ) -> Reply<Iklim, Json<UserResponse>> {
     let user = state
-        .call(caller.access(), |ctx, actor| {
-            Ok(auth::current_user(ctx.repo, actor)?)
+        .run(caller.access(), Ok(()), |ctx, actor, ()| {
+            auth::current_user(ctx.repo, actor)
         })
         .await?;
     Ok(Json(UserResponse::from_user(&user, true)))
@@ -179,15 +182,11 @@ pub async fn me(
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Bearer<Iklim>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
-    let command = body
-        .map_err(Failure::from)
-        .and_then(change_password_command);
+    let command = body.parse(change_password_command);
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(auth::change_own_password(ctx, actor, command?)?)
-        })
+        .run(caller.access(), command, auth::change_own_password)
         .await?;
     Ok(Json(UserResponse::from_user(&user, true)))
 }
@@ -226,9 +225,9 @@ fn tokens(session: NewSession, access: Secret, renewal: Secret, expires_in: i64)
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Iklim, Json<TokenResponse>> {
-    let (login, password) = body.map_err(Failure::from).and_then(login_fields)?;
+    let (login, password) = body.parse(login_fields)?;
     let (access_token, refresh_token, hashes) = secrets::new_session_tokens();
     let command = LogIn {
         tenant: header_text(&req, "tenant"),
@@ -263,12 +262,9 @@ pub async fn login(
     )
 )]
 #[post("/v1/auth/refresh")]
-pub async fn refresh(
-    state: web::Data<AppState>,
-    Body(body): Body,
-) -> Reply<Iklim, Json<TokenResponse>> {
+pub async fn refresh(state: web::Data<AppState>, body: Body) -> Reply<Iklim, Json<TokenResponse>> {
     const INVALID: &str = "the refresh token is not valid (unknown, used, revoked or expired)";
-    let presented = body.map_err(Failure::from).and_then(refresh_token)?;
+    let presented = body.parse(refresh_token)?;
     let rejected = || {
         Failure::from(RequestError::Unauthenticated {
             message: INVALID,
@@ -320,13 +316,12 @@ pub async fn account(
     path: web::Path<String>,
 ) -> Reply<Iklim, Json<AccountResponse>> {
     let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("userId")));
-    let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::get_user(ctx, actor, id?)?)
-        })
-        .await?;
+    let user = state.run(caller.access(), id, service::get_user).await?;
     Ok(Json(AccountResponse::from_user(&user)))
 }
+
+/// The dialect as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Iklim>(super::PREFIXES, configure, openapi);
 
 /// Mount iklim's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use utoipa::OpenApi;
 
+use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::web::Json;
@@ -55,13 +56,14 @@ pub async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
     caller: Bearer<Nevis>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Nevis, HttpResponse> {
-    let command = body.map_err(Failure::from).and_then(create_command);
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::create_user(ctx, actor, command?)?)
-        })
+        .run(
+            caller.access(),
+            body.parse(create_command),
+            service::create_user,
+        )
         .await?;
     // The base is the scheme and host the client addressed (honouring
     // `Forwarded` / `X-Forwarded-*` from a proxy in front).
@@ -152,11 +154,7 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Reply<Nevis, Json<UserResponse>> {
     let id = path_user(&path);
-    let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::get_user(ctx, actor, id?)?)
-        })
-        .await?;
+    let user = state.run(caller.access(), id, service::get_user).await?;
     Ok(Json(UserResponse::from_user(&user)))
 }
 
@@ -188,16 +186,12 @@ pub async fn update_user(
     state: web::Data<AppState>,
     caller: Bearer<Nevis>,
     path: web::Path<String>,
-    Body(body): Body,
+    body: Body,
 ) -> Reply<Nevis, Json<UserResponse>> {
     let id = path_user(&path);
-    let command = body
-        .map_err(Failure::from)
-        .and_then(|body| update_command(id, body));
+    let command = body.parse(|body| update_command(id, body));
     let user = state
-        .call(caller.access(), move |ctx, actor| {
-            Ok(service::update_user(ctx, actor, command?)?)
-        })
+        .run(caller.access(), command, service::update_user)
         .await?;
     Ok(Json(UserResponse::from_user(&user)))
 }
@@ -226,19 +220,19 @@ pub async fn delete_user(
     caller: Bearer<Nevis>,
     path: web::Path<String>,
 ) -> Reply<Nevis, HttpResponse> {
-    let id = path_user(&path);
+    let command = path_user(&path).map(|id| DeleteUser {
+        id,
+        expected_version: None,
+        comment: None,
+    });
     state
-        .call(caller.access(), move |ctx, actor| {
-            let command = DeleteUser {
-                id: id?,
-                expected_version: None,
-                comment: None,
-            };
-            Ok(service::delete_user(ctx, actor, command)?)
-        })
+        .run(caller.access(), command, service::delete_user)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The dialect as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Nevis>(super::PREFIXES, configure, openapi);
 
 /// Mount Nevis's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
