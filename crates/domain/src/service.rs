@@ -65,8 +65,10 @@ fn judge_password(
 /// Create a user.
 #[derive(Debug, Clone)]
 pub struct CreateUser {
-    /// The user, without a password hash.
-    pub user: NewUser,
+    /// The user, without a password hash; `None` when the request named no
+    /// valid user (its `errors` say why), so that the operation still adds
+    /// its own findings to the one answer.
+    pub user: Option<NewUser>,
     /// The password to give them, as the request carried it.
     pub password: Option<PlainPassword>,
     /// Custom attributes, as the request gave them.
@@ -81,12 +83,18 @@ pub struct CreateUser {
 impl CreateUser {
     /// A command to create `user`, with nothing else said.
     pub fn new(user: NewUser) -> Self {
+        Self::refused(Some(user), ValidationErrors::new())
+    }
+
+    /// A command for a request whose reading found `errors` (and, when it
+    /// could not even say which user, no user).
+    pub fn refused(user: Option<NewUser>, errors: ValidationErrors) -> Self {
         Self {
             user,
             password: None,
             attributes: AttributeInput::default(),
             comment: None,
-            errors: ValidationErrors::new(),
+            errors,
         }
     }
 }
@@ -110,16 +118,21 @@ where
         comment,
         mut errors,
     } = command;
-    match memberships_by_organization(std::mem::take(&mut user.memberships)) {
-        Ok(memberships) => user.memberships = memberships,
-        Err(found) => errors.append(found),
+    if let Some(user) = &mut user {
+        match memberships_by_organization(std::mem::take(&mut user.memberships)) {
+            Ok(memberships) => user.memberships = memberships,
+            Err(found) => errors.append(found),
+        }
     }
     if !attributes.is_empty() {
         let declared = ctx.repo.declared_attributes(actor.tenant)?;
         match attributes.resolve(&declared) {
             Ok(changes) => {
-                for (name, value) in changes {
-                    if let Some(value) = value {
+                let set = changes
+                    .into_iter()
+                    .filter_map(|(name, value)| Some((name, value?)));
+                for (name, value) in set {
+                    if let Some(user) = &mut user {
                         user.attributes.insert(name, value);
                     }
                 }
@@ -132,13 +145,19 @@ where
             ctx.repo,
             actor.tenant,
             plain,
-            &user.password_context(),
+            &user
+                .as_ref()
+                .map(NewUser::password_context)
+                .unwrap_or_default(),
             Field::User(UserField::Password),
             &mut errors,
         )?,
         None => None,
     };
-    errors.into_result()?;
+    let mut user = match user {
+        Some(user) if errors.is_empty() => user,
+        _ => return Err(errors.into()),
+    };
     // Authorized before any argon2 work is spent on the request.
     authorize_create(actor, &user).into_result()?;
     if let Some(password) = password {

@@ -542,30 +542,25 @@ pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
         attributes,
         comment,
     } = profile(&mut errors, dto);
-    // TOOLKIT?: `CreateUser` carries a user even when the request is already
-    // refused; without a valid loginId this stand-in (never written: the
-    // recorded error refuses the command first) lets the domain add its own
-    // findings (undeclared properties) to the one answer.
-    let Some((username, email)) = ids.or_else(|| login_ids("refused@example.com").ok()) else {
-        return Err(errors.into());
-    };
-    let mut user = NewUser::new(username, email);
-    user.id = id;
-    user.locale = set(changes.locale).or_else(default_language);
-    user.title = set(changes.title);
-    user.first_name = set(changes.first_name);
-    user.last_name = set(changes.last_name);
-    user.gender = set(changes.gender);
-    user.birth_date = set(changes.birth_date);
-    user.address = changes.address.applied_to(&Address::default());
-    user.phone = set(changes.phone);
-    user.fax = set(changes.fax);
-    user.remarks = set(changes.remarks);
+    let user = ids.map(|(username, email)| {
+        let mut user = NewUser::new(username, email);
+        user.id = id;
+        user.locale = set(changes.locale).or_else(default_language);
+        user.title = set(changes.title);
+        user.first_name = set(changes.first_name);
+        user.last_name = set(changes.last_name);
+        user.gender = set(changes.gender);
+        user.birth_date = set(changes.birth_date);
+        user.address = changes.address.applied_to(&Address::default());
+        user.phone = set(changes.phone);
+        user.fax = set(changes.fax);
+        user.remarks = set(changes.remarks);
+        user
+    });
     Ok(CreateUser {
         attributes,
         comment,
-        errors,
-        ..CreateUser::new(user)
+        ..CreateUser::refused(user, errors)
     })
 }
 
