@@ -68,24 +68,27 @@ pub enum Field {
     NewPassword,
     /// The position a list continues from (a cursor or continuation token).
     Cursor,
+    /// The organization of the user's `i`-th membership (counting from 0).
+    MembershipOrganization(usize),
 }
 
 impl Field {
     /// The domain's own name: the path as given, or the domain's camelCase name.
-    pub fn domain_name(&self) -> &str {
+    pub fn domain_name(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Field::Path(path) => path,
-            Field::User(field) => field.as_str(),
-            Field::CurrentPassword => "currentPassword",
-            Field::NewPassword => "newPassword",
-            Field::Cursor => "cursor",
+            Field::Path(path) => path.into(),
+            Field::User(field) => field.as_str().into(),
+            Field::CurrentPassword => "currentPassword".into(),
+            Field::NewPassword => "newPassword".into(),
+            Field::Cursor => "cursor".into(),
+            Field::MembershipOrganization(i) => format!("memberships[{i}].organization").into(),
         }
     }
 }
 
 impl fmt::Display for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.domain_name())
+        f.write_str(&self.domain_name())
     }
 }
 
@@ -127,7 +130,7 @@ impl PartialEq<&str> for Field {
 
 impl Serialize for Field {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.domain_name())
+        serializer.serialize_str(&self.domain_name())
     }
 }
 

@@ -30,8 +30,10 @@ pub trait Dialect: FieldNames + Send + Sync + 'static {
     }
 
     /// The body of an error answer (the status and the shared headers are
-    /// set by the caller).
-    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse;
+    /// set by the caller); by default the shared [`ErrorBody`].
+    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
+        ErrorBody::render(report, response)
+    }
 }
 
 /// The answer to a failed request of dialect `D`.
@@ -231,8 +233,4 @@ impl FieldNames for Service {}
 
 impl Dialect for Service {
     const NAME: &'static str = "service";
-
-    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
-        ErrorBody::render(report, response)
-    }
 }

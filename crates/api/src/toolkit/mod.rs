@@ -11,13 +11,15 @@
 //! - [`report`]: every failure as one neutral report;
 //! - [`dialect`]: the [`Dialect`] trait a dialect implements to name fields
 //!   and render a report in its own documented body;
-//! - [`openapi`]: the error answers and security scheme every document shares.
+//! - [`openapi`]: the error answers and security scheme every document shares;
+//! - [`render`]: small pieces of every dialect's response shapes.
 
 pub mod dialect;
 pub mod extract;
 pub mod fields;
 pub mod openapi;
 pub mod pipeline;
+pub mod render;
 pub mod report;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};

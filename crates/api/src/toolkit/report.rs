@@ -130,24 +130,14 @@ pub enum Kind {
     /// The caller may not do this; refused fields are listed.
     Forbidden,
     /// The thing asked for does not exist for the caller.
-    NotFound {
-        /// What (`user`, `project`, ...).
-        what: &'static str,
-    },
+    NotFound,
     /// A unique value is taken.
     Conflict {
         /// The field, in the dialect's words.
         field: String,
-        /// Which unique key.
-        unique: UniqueField,
     },
     /// The write carried a version that is no longer current.
-    StaleVersion {
-        /// The version the request was based on.
-        expected: u64,
-        /// The version stored now.
-        current: u64,
-    },
+    StaleVersion,
     /// The body is too large.
     PayloadTooLarge,
     /// The body is not JSON.
@@ -215,11 +205,17 @@ pub trait FieldNames {
         field.as_str()
     }
 
+    /// The dialect's name of a field the domain names, other than a user
+    /// field, where it differs from the domain's own.
+    fn other_field(_field: &Field) -> Option<String> {
+        None
+    }
+
     /// The dialect's name of any field an error names.
     fn field(field: &Field) -> String {
         match field {
             Field::User(field) => Self::user_field(*field).to_owned(),
-            other => other.domain_name().to_owned(),
+            other => Self::other_field(other).unwrap_or_else(|| other.domain_name().into_owned()),
         }
     }
 }
@@ -293,7 +289,7 @@ impl ErrorReport {
                 report
             }
             DomainError::NotFound(what) => Self::new(
-                Kind::NotFound { what },
+                Kind::NotFound,
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("{what} not found"),
@@ -303,7 +299,6 @@ impl ErrorReport {
                 Self::new(
                     Kind::Conflict {
                         field: field.clone(),
-                        unique: *unique,
                     },
                     StatusCode::CONFLICT,
                     "conflict",
@@ -312,10 +307,7 @@ impl ErrorReport {
                 .with_field(field, "taken", "is already taken")
             }
             DomainError::StaleVersion { expected, current } => Self::new(
-                Kind::StaleVersion {
-                    expected: *expected,
-                    current: *current,
-                },
+                Kind::StaleVersion,
                 StatusCode::CONFLICT,
                 "stale_version",
                 format!(
@@ -521,12 +513,5 @@ mod tests {
         assert_eq!(report.status, StatusCode::FORBIDDEN);
         assert_eq!(report.fields.len(), 1);
         assert_eq!(report.fields[0].field, "username");
-    }
-
-    #[test]
-    fn unauthenticated_reports_carry_the_challenge() {
-        let report = ErrorReport::of::<Plain>(&Failure::Domain(DomainError::InvalidCredentials));
-        assert_eq!(report.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(report.challenge, Some(Challenge::Bearer));
     }
 }

@@ -324,11 +324,12 @@ mod tests {
             &declared,
         )
         .unwrap_err();
-        let found: Vec<(&str, &str)> = errors
+        let found: Vec<(String, &str)> = errors
             .errors()
             .iter()
-            .map(|e| (e.field.domain_name(), e.code))
+            .map(|e| (e.field.to_string(), e.code))
             .collect();
+        let found: Vec<(&str, &str)> = found.iter().map(|(f, c)| (f.as_str(), *c)).collect();
         assert_eq!(
             found,
             [

@@ -67,6 +67,22 @@ fn skeleton_of(key: &str) -> String {
     skeleton
 }
 
+/// An e-mail address used as a login name (iklim's `username`, Nevis's
+/// `loginId`): it becomes both the user's username and e-mail. One error at
+/// most, the e-mail's if it is not one.
+///
+/// ```
+/// use userhub_domain::types::email_login;
+///
+/// let (username, email) = email_login("Jane@Example.com").unwrap();
+/// assert_eq!((username.as_str(), email.as_str()), ("Jane@Example.com", "Jane@Example.com"));
+/// assert!(email_login("jane").is_err());
+/// ```
+pub fn email_login(raw: &str) -> Result<(Username, Email), ValueError> {
+    let email = Email::parse(raw)?;
+    Ok((Username::parse(raw)?, email))
+}
+
 /// Trimmed, NFC-normalised display form.
 fn display_form(input: &str) -> String {
     input.trim().nfc().collect::<String>().trim().to_owned()

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{MembershipRole, OrganizationId, Permission};
-use crate::error::{ValidationErrors, ValueError};
+use crate::error::{Field, ValidationErrors, ValueError};
 
 /// The roles and permissions a user holds within one organization.
 ///
@@ -92,7 +92,7 @@ pub fn memberships_by_organization(
     let mut errors = ValidationErrors::new();
     for (i, membership) in memberships.iter().enumerate() {
         errors.check(
-            format!("memberships[{i}].organization"),
+            Field::MembershipOrganization(i),
             check_one_per_organization(&memberships[..i], membership),
         );
     }
@@ -182,10 +182,10 @@ mod tests {
         assert!(memberships_by_organization(Vec::new()).unwrap().is_empty());
         let errors = memberships_by_organization(vec![bare("a"), bare("b"), bare("a"), bare("b")])
             .unwrap_err();
-        let fields: Vec<&str> = errors
+        let fields: Vec<String> = errors
             .errors()
             .iter()
-            .map(|e| e.field.domain_name())
+            .map(|e| e.field.to_string())
             .collect();
         assert_eq!(
             fields,

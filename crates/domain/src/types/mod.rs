@@ -32,7 +32,9 @@ pub use attributes::{
 pub use birth_date::BirthDate;
 pub use country::CountryCode;
 pub use enums::{AccountType, Gender, Role, Status, SubscriptionPlan};
-pub use identifiers::{Email, EmailKey, Username, UsernameKey, UsernameSkeleton, uniqueness_key};
+pub use identifiers::{
+    Email, EmailKey, Username, UsernameKey, UsernameSkeleton, email_login, uniqueness_key,
+};
 pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
 pub use locale::Locale;
 pub use membership::{

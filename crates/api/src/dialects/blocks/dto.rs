@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
 use userhub_domain::ValidationErrors;
 use userhub_domain::error::ValueError;
 use userhub_domain::query::{
@@ -26,6 +25,7 @@ use utoipa::ToSchema;
 
 use crate::json_objects;
 use crate::toolkit::fields::{items, parse_items, refuse, shape};
+use crate::toolkit::render::rfc3339;
 use crate::toolkit::{Failure, In, RequestError, SecretText};
 
 // ---------------------------------------------------------------- requests
@@ -355,8 +355,6 @@ fn shown<T: ToString>(value: &Option<T>) -> Option<String> {
 impl UserResponse {
     /// `user` in Blocks' shape.
     pub fn from_user(user: &User) -> Self {
-        let date =
-            |at: time::OffsetDateTime| at.format(&Rfc3339).unwrap_or_else(|_| at.to_string());
         let account = &user.account;
         Self {
             item_id: user.id.to_string(),
@@ -383,8 +381,8 @@ impl UserResponse {
             platform: shown(&user.platform),
             profile_image_url: shown(&account.profile_picture_url),
             profile_image_id: shown(&account.profile_picture_id),
-            created_date: date(user.created_at),
-            last_updated_date: date(user.updated_at),
+            created_date: rfc3339(user.created_at),
+            last_updated_date: rfc3339(user.updated_at),
         }
     }
 }

@@ -15,13 +15,12 @@
 pub mod dto;
 pub mod handlers;
 
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::HttpRequest;
 use userhub_domain::{Field, UniqueField, UserField};
 
 use crate::secrets;
 use crate::toolkit::{
-    Access, Challenge, Credential, Dialect, ErrorBody, ErrorReport, FieldNames, RequestError,
-    header_text,
+    Access, Challenge, Credential, Dialect, FieldNames, RequestError, header_text,
 };
 
 /// The SELISE Blocks dialect.
@@ -54,28 +53,16 @@ impl FieldNames for Blocks {
         }
     }
 
-    fn field(field: &Field) -> String {
+    fn other_field(field: &Field) -> Option<String> {
         match field {
-            Field::User(field) => Self::user_field(*field).to_owned(),
-            // TOOLKIT?: the domain names a repeated organization by a path
-            // in its own words (`memberships[i].organization`), not by a
-            // `Field` a dialect can rename; Blocks calls it `organizationId`.
-            Field::Path(path)
-                if path.starts_with("memberships[") && path.ends_with("].organization") =>
-            {
-                format!("{path}Id")
-            }
-            other => other.domain_name().to_owned(),
+            Field::MembershipOrganization(i) => Some(format!("memberships[{i}].organizationId")),
+            _ => None,
         }
     }
 }
 
 impl Dialect for Blocks {
     const NAME: &'static str = "blocks";
-
-    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
-        ErrorBody::render(report, response)
-    }
 }
 
 /// The header that carries the caller's credential.

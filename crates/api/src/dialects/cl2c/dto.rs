@@ -7,7 +7,6 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use userhub_domain::ValidationErrors;
 use userhub_domain::service::{CreateUser, UpdateUser};
 use userhub_domain::types::{Email, PersonName, PhoneNumber, UserId, Username};
@@ -15,6 +14,7 @@ use userhub_domain::user::{NewUser, User, UserChanges};
 use utoipa::ToSchema;
 
 use crate::toolkit::fields::shape;
+use crate::toolkit::render::{rfc3339, text};
 use crate::toolkit::{Failure, In};
 
 // ---------------------------------------------------------------- requests
@@ -103,10 +103,6 @@ pub struct UserResponse {
     pub wallet_address: Option<String>,
 }
 
-fn text<T: AsRef<str>>(value: &Option<T>) -> Option<String> {
-    value.as_ref().map(|v| v.as_ref().to_owned())
-}
-
 impl UserResponse {
     /// `user` in cl2c's shape, as of `now` (which decides `authenticated`).
     pub fn from_user(user: &User, now: OffsetDateTime) -> Self {
@@ -121,7 +117,7 @@ impl UserResponse {
             authenticated: last.is_some_and(|auth| auth.valid_until > now),
             auth_valid_upto: last.map(|auth| {
                 let until = auth.valid_until;
-                until.format(&Rfc3339).unwrap_or_else(|_| until.to_string())
+                rfc3339(until)
             }),
             auth_location: last.and_then(|auth| text(&auth.location)),
             phone_number: text(&user.phone),

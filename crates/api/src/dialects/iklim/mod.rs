@@ -3,16 +3,15 @@
 //!
 //! iklim's `username` is an e-mail address: creating a user sets both the
 //! username and the e-mail to it, and changing it changes both. Errors use
-//! the service's JSON error body ([`ErrorBody`]), with fields in iklim's
+//! the service's JSON error body ([`ErrorBody`](crate::toolkit::ErrorBody)), with fields in iklim's
 //! names.
 
 pub mod dto;
 pub mod handlers;
 
-use actix_web::{HttpResponse, HttpResponseBuilder};
 use userhub_domain::{Field, UniqueField, UserField};
 
-use crate::toolkit::{Dialect, ErrorBody, ErrorReport, FieldNames};
+use crate::toolkit::{Dialect, FieldNames};
 
 /// The iklim dialect.
 #[derive(Debug, Clone, Copy)]
@@ -46,21 +45,13 @@ impl FieldNames for Iklim {
         }
     }
 
-    fn field(field: &Field) -> String {
-        match field {
-            Field::CurrentPassword => "oldPassword".to_owned(),
-            Field::User(field) => Self::user_field(*field).to_owned(),
-            other => other.domain_name().to_owned(),
-        }
+    fn other_field(field: &Field) -> Option<String> {
+        (*field == Field::CurrentPassword).then(|| "oldPassword".to_owned())
     }
 }
 
 impl Dialect for Iklim {
     const NAME: &'static str = "iklim";
-
-    fn render(report: &ErrorReport, response: &mut HttpResponseBuilder) -> HttpResponse {
-        ErrorBody::render(report, response)
-    }
 }
 
 /// The paths iklim owns (its 404 and 405 answers are iklim's).

@@ -9,14 +9,13 @@ use std::mem::take;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
 use userhub_domain::error::ValueError;
 use userhub_domain::history::ChangeComment;
 use userhub_domain::query::{Cursor, KeyMatch, PageRequest, Sort, UserFilter, UserQuery};
 use userhub_domain::service::{CreateUser, ListUsers, UpdateUser};
 use userhub_domain::types::{
-    Address, AddressLine, AttributeEntry, AttributeInput, BirthDate, CountryCode, Email, Gender,
-    Locale, PersonName, PhoneNumber, Remarks, Title, UserId, Username,
+    Address, AddressLine, AttributeEntry, AttributeInput, BirthDate, CountryCode, Gender, Locale,
+    PersonName, PhoneNumber, Remarks, Title, UserId, email_login,
 };
 use userhub_domain::user::{AddressChanges, NewUser, Patch, User, UserChanges};
 use userhub_domain::{DomainError, ValidationErrors};
@@ -24,6 +23,7 @@ use utoipa::ToSchema;
 
 use crate::json_objects;
 use crate::toolkit::fields::shape;
+use crate::toolkit::render::{rfc3339, text};
 use crate::toolkit::{Expected, Failure, In};
 
 /// The page size when `limit` is not given, as Nevis documents: the largest.
@@ -320,16 +320,10 @@ pub struct ListResponse {
     pub pagination: Pagination,
 }
 
-fn text<T: AsRef<str>>(value: &Option<T>) -> Option<String> {
-    value.as_ref().map(|v| v.as_ref().to_owned())
-}
-
 impl UserResponse {
     /// `user` in Nevis's shape.
     pub fn from_user(user: &User) -> Self {
         let address = &user.address;
-        let time =
-            |at: time::OffsetDateTime| at.format(&Rfc3339).unwrap_or_else(|_| at.to_string());
         Self {
             user_id: user.id.to_string(),
             login_id: user.username.as_str().to_owned(),
@@ -366,8 +360,8 @@ impl UserResponse {
                 .iter()
                 .map(|(k, v)| (k.as_str().to_owned(), v.as_str().to_owned()))
                 .collect(),
-            created: time(user.created_at),
-            last_modified: time(user.updated_at),
+            created: rfc3339(user.created_at),
+            last_modified: rfc3339(user.updated_at),
         }
     }
 }
@@ -513,13 +507,6 @@ fn set<T>(patch: Patch<T>) -> Option<T> {
     }
 }
 
-/// Nevis's loginId is an e-mail address: it becomes both the username and
-/// the e-mail. One error at most.
-fn login_ids(raw: &str) -> Result<(Username, Email), ValueError> {
-    let email = Email::parse(raw)?;
-    Ok((Username::parse(raw)?, email))
-}
-
 /// The language a user gets when none is given, as Nevis documents.
 fn default_language() -> Option<Locale> {
     Locale::parse("en").ok()
@@ -532,7 +519,7 @@ pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
     let ids =
         take(&mut dto.login_id)
             .blank_as_null()
-            .parse_required(&mut errors, "loginId", login_ids);
+            .parse_required(&mut errors, "loginId", email_login);
     let id =
         take(&mut dto.user_id)
             .blank_as_null()
@@ -578,7 +565,7 @@ pub fn update_command(
     let ids = dto
         .login_id
         .blank_as_null()
-        .parse_not_null(&mut errors, "loginId", login_ids);
+        .parse_not_null(&mut errors, "loginId", email_login);
     let given = dto
         .user_id
         .blank_as_null()

@@ -61,12 +61,8 @@ impl FieldNames for Nevis {
         }
     }
 
-    fn field(field: &Field) -> String {
-        match field {
-            Field::Cursor => "continuationToken".to_owned(),
-            Field::User(field) => Self::user_field(*field).to_owned(),
-            other => other.domain_name().to_owned(),
-        }
+    fn other_field(field: &Field) -> Option<String> {
+        (*field == Field::Cursor).then(|| "continuationToken".to_owned())
     }
 }
 
@@ -140,9 +136,9 @@ impl NevisErrorBody {
     /// `report` in Nevis's words.
     pub fn of(report: &ErrorReport) -> Self {
         let code = match &report.kind {
-            Kind::NotFound { .. } => "errors.noRecord".to_owned(),
+            Kind::NotFound => "errors.noRecord".to_owned(),
             Kind::Conflict { .. } => "errors.alreadyExists".to_owned(),
-            Kind::StaleVersion { .. } => "errors.versionConflict".to_owned(),
+            Kind::StaleVersion => "errors.versionConflict".to_owned(),
             Kind::Unauthenticated | Kind::InvalidCredentials => "errors.unauthorized".to_owned(),
             Kind::Busy | Kind::Unavailable => "errors.unavailable".to_owned(),
             Kind::Internal => "errors.internal".to_owned(),
@@ -152,7 +148,7 @@ impl NevisErrorBody {
             _ => nevis_code(report.code),
         };
         let message = match &report.kind {
-            Kind::NotFound { .. } => NO_RECORD_MESSAGE.to_owned(),
+            Kind::NotFound => NO_RECORD_MESSAGE.to_owned(),
             Kind::Internal => format!(
                 "an unexpected error occurred (request id {})",
                 request_id::current().unwrap_or_else(|| "-".to_owned())
@@ -168,7 +164,7 @@ impl NevisErrorBody {
             Kind::Validation => (report.fields.iter())
                 .map(|f| item(&nevis_code(&f.code), &f.message, &f.field))
                 .collect(),
-            Kind::StaleVersion { .. } => vec![item(&code, &message, "version")],
+            Kind::StaleVersion => vec![item(&code, &message, "version")],
             _ if report.fields.is_empty() => vec![item(&code, &message, "")],
             // A refused change or a taken value: one item per field.
             _ => (report.fields.iter())
