@@ -161,7 +161,75 @@ fn sessions_rotate_exactly_once(store: &Store) {
     assert_eq!(old.revoked_at, Some(at));
 }
 
+/// A password change ends the user's sessions in its own transaction: when
+/// the change fails, no session ends; when it lands, every open one has.
+fn a_password_change_revokes_sessions_in_its_transaction(store: &Store) {
+    use userhub_domain::UserChanges;
+    use userhub_domain::password::{HashParams, Password, hash_password};
+    use userhub_domain::repository::{UpdateUserError, UserRepository};
+    use userhub_domain::types::Username;
+
+    let tenant = tenant(store);
+    let ada = user(tenant.id, "ada");
+    let bob = user(tenant.id, "bob");
+    create(store, &ada);
+    create(store, &bob);
+    let sessions: Vec<Session> = ["a", "b"]
+        .iter()
+        .map(|tag| session(&tenant, ada.id, tag))
+        .collect();
+    let bobs = session(&tenant, bob.id, "bob");
+    for s in sessions.iter().chain([&bobs]) {
+        store.create_session(s).unwrap();
+    }
+    let open = |s: &Session| {
+        store
+            .find_session_by_access_hash(&s.access_hash)
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    };
+    let cheap = HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let secret = Password::for_verification("An0ther!Str0ng#Secret");
+    let hash = hash_password(&secret, &cheap).unwrap();
+
+    // The change also takes bob's username: it fails as a whole, and no
+    // session ends.
+    let mut taken = crate::support::change(
+        &ada,
+        &UserChanges {
+            username: Some(Username::parse("bob").unwrap()),
+            password: Some(hash.clone()),
+            ..UserChanges::default()
+        },
+    );
+    taken.revoke_sessions = true;
+    assert!(matches!(
+        store.update_user(&taken),
+        Err(UpdateUserError::Conflict(_))
+    ));
+    assert!(sessions.iter().all(open));
+
+    let mut change = crate::support::change(
+        &ada,
+        &UserChanges {
+            password: Some(hash),
+            ..UserChanges::default()
+        },
+    );
+    change.revoke_sessions = true;
+    store.update_user(&change).unwrap();
+    assert!(!sessions.iter().any(open));
+    assert!(open(&bobs), "another user's sessions stay");
+}
+
 backend_tests!(
+    a_password_change_revokes_sessions_in_its_transaction,
     api_keys_are_found_by_prefix_touched_and_revoked,
     sessions_rotate_exactly_once,
 );
