@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod dialects;
 pub mod error;
+pub mod hasher;
 pub mod health;
 pub mod openapi;
 pub mod request_id;
