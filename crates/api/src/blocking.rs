@@ -1,22 +1,23 @@
 //! Blocking work, kept off the actix event loop.
 //!
-//! Database calls run on the blocking thread pool ([`db`]). Argon2 runs there
-//! too, but behind a semaphore sized to the cores ([`Hasher`]): a request
-//! that cannot get a slot within the configured wait is answered 503 with
-//! `Retry-After` instead of queueing without bound. The slot travels into the
-//! blocking task, so a client that hangs up does not free it before the hash
-//! is done: at most `concurrency` hashes ever run at once.
+//! Database calls run on the blocking thread pool ([`db`]). Argon2 does not:
+//! it runs on the hashing threads of a [`HasherPool`], each with its own
+//! reusable buffer, so hashing memory stays at concurrency × argon2 memory
+//! however many requests arrive ([`Hasher`] is the async face of that
+//! pool). A request whose hash is not started within the configured wait is
+//! answered 503 with `Retry-After` instead of queueing without bound; once
+//! started, a hash runs to the end even if the client hangs up, so at most
+//! `concurrency` hashes ever run at once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
-use tokio::sync::Semaphore;
-use userhub_domain::password::{HashParams, Password, PasswordHash, Verification, hash_password};
+use userhub_domain::password::{HashParams, Password, PasswordHash, Verification};
 use userhub_domain::{DomainError, StorageError};
 use userhub_storage::Store;
 
 use crate::error::ApiError;
+use crate::hasher::{HashError, HasherPool};
 
 /// The current time at the storage's precision (microseconds), so that a
 /// value written and read back compares equal.
@@ -38,78 +39,44 @@ where
         .map_err(|_| DomainError::Internal(StorageError::new("blocking task failed")))?
 }
 
-/// Argon2 work, bounded.
-#[derive(Clone)]
+/// Argon2 work, bounded, for async handlers: a thin face of a
+/// [`HasherPool`]. Waiting for a hashing slot holds no thread.
+#[derive(Clone, Debug)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
-    wait: Duration,
-    params: HashParams,
-    /// A hash of nothing anyone knows, verified against when a login names
-    /// an unknown user, so that timing does not tell the two cases apart.
-    dummy: PasswordHash,
+    pool: HasherPool,
 }
 
-impl std::fmt::Debug for Hasher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hasher")
-            .field("available", &self.permits.available_permits())
-            .field("wait", &self.wait)
-            .field("params", &self.params)
-            .finish()
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy { retry_after } => ApiError::Busy { retry_after },
+            HashError::Failed(message) => ApiError::Internal(format!("hashing failed: {message}")),
+        }
     }
 }
-
-/// Seconds a client is told to wait when no hashing slot was free.
-const BUSY_RETRY_AFTER: u64 = 1;
 
 impl Hasher {
     /// A hasher running at most `concurrency` hashes at once under `params`.
     /// Fails (with one line) if argon2 refuses the parameters.
     pub fn new(params: HashParams, concurrency: usize, wait: Duration) -> Result<Self, String> {
-        let secret: [u8; 32] = rand::random();
-        let dummy_password = Password::for_verification(&hex(&secret));
-        let dummy = hash_password(&dummy_password, &params)
-            .map_err(|e| format!("argon2 parameters are not usable: {}", e.message))?;
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            wait,
-            params,
-            dummy,
+            pool: HasherPool::new(params, concurrency, wait)?,
         })
+    }
+
+    /// The pool itself, for code that already runs on a blocking thread.
+    pub fn pool(&self) -> &HasherPool {
+        &self.pool
     }
 
     /// The parameters new hashes are made with.
     pub fn params(&self) -> HashParams {
-        self.params
-    }
-
-    /// Run `f` on the blocking pool once a slot is free; 503 if none frees
-    /// up within the configured wait.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&HashParams) -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| ApiError::Busy {
-                retry_after: BUSY_RETRY_AFTER,
-            })?
-            .map_err(|_| ApiError::Internal("hashing semaphore closed".into()))?;
-        let params = self.params;
-        web::block(move || {
-            let _slot = permit;
-            f(&params)
-        })
-        .await
-        .map_err(|_| ApiError::Internal("hashing task failed".into()))
+        self.pool.params()
     }
 
     /// Hash `password` under the current parameters.
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, ApiError> {
-        self.run(move |params| hash_password(&password, params))
-            .await?
-            .map_err(|e| ApiError::Internal(format!("hashing failed: {}", e.message)))
+        Ok(self.pool.hash_async(password).await?)
     }
 
     /// Check `password` against `stored`; with no stored hash, spend the
@@ -119,15 +86,8 @@ impl Hasher {
         stored: Option<PasswordHash>,
         password: Password,
     ) -> Result<Verification, ApiError> {
-        let dummy = self.dummy.clone();
-        self.run(move |params| match stored {
-            Some(hash) => hash.verify(&password, params),
-            None => {
-                let _ = dummy.verify(&password, params);
-                Verification::Mismatch
-            }
-        })
-        .await
+        let (outcome, _) = self.verify_and_upgrade(stored, password).await?;
+        Ok(outcome)
     }
 
     /// Verify, and when the password is right but its hash is outdated,
@@ -138,24 +98,7 @@ impl Hasher {
         stored: Option<PasswordHash>,
         password: Password,
     ) -> Result<(Verification, Option<PasswordHash>), ApiError> {
-        let dummy = self.dummy.clone();
-        self.run(move |params| match stored {
-            Some(hash) => {
-                let outcome = hash.verify(&password, params);
-                let upgraded = match outcome {
-                    Verification::Match { needs_rehash: true } => {
-                        hash_password(&password, params).ok()
-                    }
-                    _ => None,
-                };
-                (outcome, upgraded)
-            }
-            None => {
-                let _ = dummy.verify(&password, params);
-                (Verification::Mismatch, None)
-            }
-        })
-        .await
+        Ok(self.pool.verify_and_upgrade_async(stored, password).await?)
     }
 }
 
@@ -180,15 +123,13 @@ mod tests {
         parallelism: 1,
     };
 
-    #[tokio::test]
-    async fn a_request_that_gets_no_slot_in_time_is_busy() {
-        let hasher = Hasher::new(CHEAP, 1, Duration::from_millis(20)).unwrap();
-        // Hold the only slot, as a long hash would.
-        let held = hasher.permits.clone().acquire_owned().await.unwrap();
-        let outcome = hasher.run(|_| ()).await;
-        assert!(matches!(outcome, Err(ApiError::Busy { retry_after: 1 })));
-        drop(held);
-        assert!(hasher.run(|_| ()).await.is_ok());
+    #[test]
+    fn a_busy_pool_is_a_503_with_retry_after() {
+        // The pool's own tests show when it is busy; this is the answer.
+        let busy = ApiError::from(HashError::Busy { retry_after: 1 });
+        assert!(matches!(busy, ApiError::Busy { retry_after: 1 }));
+        let failed = ApiError::from(HashError::Failed("x".into()));
+        assert!(matches!(failed, ApiError::Internal(_)));
     }
 
     #[tokio::test]

@@ -277,19 +277,10 @@ pub async fn change_password(
         return Err(ApiError::TooManyRequests { retry_after }.into());
     }
     let stored = current.password.clone();
-    let checked = state
-        .hasher
-        .run(move |params| match stored {
-            Some(hash) => match hash.verify(&old, params) {
-                Verification::Match { .. } => {
-                    userhub_domain::password::hash_password(&new, params).map(Some)
-                }
-                Verification::Mismatch => Ok(None),
-            },
-            None => Ok(None),
-        })
-        .await?
-        .map_err(|e| ApiError::Internal(format!("hashing failed: {}", e.message)))?;
+    let checked = match state.hasher.verify(stored, old).await? {
+        Verification::Match { .. } => Some(state.hasher.hash(new).await?),
+        Verification::Mismatch => None,
+    };
     let Some(new_hash) = checked else {
         state.throttle.record_failure(key, Instant::now());
         let mut errors = ValidationErrors::new();
