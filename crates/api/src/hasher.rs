@@ -8,8 +8,11 @@
 //! buffers that glibc does not give back: a login storm grew the process
 //! to gigabytes. Here exactly `concurrency` threads (`userhub-hash-N`) do
 //! all argon2 work for the life of the pool, each in its own
-//! [`HashMemory`] that is allocated once (on its first job) and reused, so
-//! hashing holds at most `concurrency × m` KiB however many requests come.
+//! [`HashMemory`], allocated when the pool starts and reused for every job,
+//! so hashing holds `concurrency × m` KiB from the start and never more,
+//! however many requests come. Taking it at start makes the cost visible
+//! (and a host that cannot afford it fail) when the service starts, not
+//! during the first burst of logins.
 //!
 //! Jobs reach the threads through a bounded queue. A job not *started*
 //! within the queue wait of being submitted is answered
@@ -110,10 +113,11 @@ impl fmt::Debug for HasherPool {
 }
 
 impl HasherPool {
-    /// Start `concurrency` hashing threads for hashes under `params`; a job
-    /// waits at most `queue_wait` for one of them. Fails with one line when
-    /// argon2 refuses the parameters, `concurrency` is 0, or a thread
-    /// cannot be started.
+    /// Start `concurrency` hashing threads for hashes under `params`, each
+    /// with its buffer (`params.memory_kib` KiB); a job waits at most
+    /// `queue_wait` for one of them. Fails with one line when argon2 refuses
+    /// the parameters, `concurrency` is 0, the buffers cannot be had, or a
+    /// thread cannot be started.
     pub fn new(
         params: HashParams,
         concurrency: usize,
@@ -122,15 +126,20 @@ impl HasherPool {
         if concurrency == 0 {
             return Err("hash concurrency must be at least 1".into());
         }
-        // The first thread's buffer, made here so that unusable parameters
-        // are refused before any thread starts; it makes the dummy hash too.
-        let mut first = HashMemory::for_params(&params)
-            .map_err(|e| format!("argon2 parameters are not usable: {}", e.message))?;
+        // Every buffer is made here, so that unusable parameters and
+        // unaffordable memory are refused before any thread starts.
+        let mut buffers = (0..concurrency)
+            .map(|_| HashMemory::for_params(&params))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("password hashing cannot start: {}", e.message))?;
         let secret: [u64; 4] = rand::random();
         let secret: String = secret.iter().map(|w| format!("{w:016x}")).collect();
         let dummy_password = Password::for_verification(&secret);
-        let dummy = hash_password_with(&dummy_password, &params, &mut first)
-            .map_err(|e| format!("argon2 parameters are not usable: {}", e.message))?;
+        let dummy = match buffers.first_mut() {
+            Some(buffer) => hash_password_with(&dummy_password, &params, buffer)
+                .map_err(|e| format!("argon2 parameters are not usable: {}", e.message))?,
+            None => return Err("hash concurrency must be at least 1".into()),
+        };
         let shared = Arc::new(Shared {
             params,
             dummy,
@@ -139,11 +148,10 @@ impl HasherPool {
         let capacity = concurrency.saturating_mul(QUEUE_PER_THREAD);
         let (jobs, queue) = mpsc::sync_channel(capacity);
         let queue = Arc::new(Mutex::new(queue));
-        let mut first = Some(first);
-        for n in 0..concurrency {
+        for (n, memory) in buffers.into_iter().enumerate() {
             let worker = Worker {
                 shared: Arc::clone(&shared),
-                memory: first.take(),
+                memory,
             };
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
@@ -378,9 +386,8 @@ struct Job {
 /// One hashing thread's state: its buffer and what the threads share.
 struct Worker {
     shared: Arc<Shared>,
-    /// Allocated on the first job (the first thread's at start) and kept:
-    /// an idle service does not pay for threads that never hashed.
-    memory: Option<HashMemory>,
+    /// Sized for the current parameters; every job of this thread uses it.
+    memory: HashMemory,
 }
 
 impl Worker {
@@ -407,18 +414,9 @@ impl Worker {
         }
     }
 
-    fn memory(&mut self) -> Result<&mut HashMemory, HashError> {
-        let memory = match self.memory.take() {
-            Some(memory) => memory,
-            None => HashMemory::for_params(&self.shared.params)
-                .map_err(|e| HashError::Failed(e.message))?,
-        };
-        Ok(self.memory.insert(memory))
-    }
-
     fn hash(&mut self, password: &Password) -> Result<PasswordHash, HashError> {
         let params = self.shared.params;
-        hash_password_with(password, &params, self.memory()?)
+        hash_password_with(password, &params, &mut self.memory)
             .map_err(|e| HashError::Failed(e.message))
     }
 
@@ -430,21 +428,21 @@ impl Worker {
     ) -> Result<Verification, HashError> {
         let params = self.shared.params;
         let Some(stored) = stored else {
-            let shared = Arc::clone(&self.shared);
             // Same work as a real verification; its outcome is irrelevant.
-            let _ = shared
+            let _ = self
+                .shared
                 .dummy
-                .verify_with(password, &params, self.memory()?)
+                .verify_with(password, &params, &mut self.memory)
                 .map_err(|e| HashError::Failed(e.message))?;
             return Ok(Verification::Mismatch);
         };
         match stored.params() {
-            Some(cost) if !self.memory()?.fits(&cost) => {
+            Some(cost) if !self.memory.fits(&cost) => {
                 self.verify_oversized(stored, cost, password, deadline)
             }
             // Fits the buffer, or unreadable (no work: it cannot match).
             _ => stored
-                .verify_with(password, &params, self.memory()?)
+                .verify_with(password, &params, &mut self.memory)
                 .map_err(|e| HashError::Failed(e.message)),
         }
     }
