@@ -15,5 +15,6 @@ mod cl2c;
 mod cli;
 mod cross_dialect;
 mod iklim;
+mod memory;
 mod nevis;
 mod service;
