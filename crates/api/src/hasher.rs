@@ -819,6 +819,12 @@ mod tests {
     }
 
     #[test]
+    fn the_pool_is_shared_across_threads() {
+        fn send_sync<T: Send + Sync + Clone + 'static>() {}
+        send_sync::<HasherPool>();
+    }
+
+    #[test]
     fn debug_shows_no_secret_and_bad_parameters_are_refused() {
         let pool = pool(2, Duration::from_secs(1));
         let shown = format!("{pool:?}");
