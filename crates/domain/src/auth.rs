@@ -314,8 +314,8 @@ where
         return Err(DomainError::TooManyAttempts { retry_after });
     }
     let stored = user.as_ref().and_then(|u| u.password.as_ref());
-    let outcome = ctx.hasher.verify(stored, &password)?;
-    let (Verification::Match { needs_rehash }, Some(mut user)) = (outcome, user) else {
+    let (outcome, rehashed) = ctx.hasher.verify_and_rehash(stored, &password)?;
+    let (Verification::Match { .. }, Some(mut user)) = (outcome, user) else {
         ctx.throttle.record_failure(&key);
         return Err(DomainError::InvalidCredentials);
     };
@@ -327,14 +327,12 @@ where
         });
     }
     let at = to_stored_precision(ctx.now);
-    if needs_rehash {
-        // Best effort: a busy hasher or a lost race only postpones it to the
-        // next login.
-        if let Ok(hash) = ctx.hasher.hash(&password)
-            && let Ok(Some(rehashed)) = rehash_password(ctx.repo, &user, hash, at)
-        {
-            user = rehashed;
-        }
+    // Best effort: a failed re-hash or a lost race only postpones it to
+    // the next login.
+    if let Some(hash) = rehashed
+        && let Ok(Some(stored)) = rehash_password(ctx.repo, &user, hash, at)
+    {
+        user = stored;
     }
     let session = command.tokens.session(user.tenant, user.id, ctx.tokens, at);
     ctx.repo.create_session(&session)?;

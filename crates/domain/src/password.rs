@@ -6,12 +6,20 @@
 //! that never leaves the storage layer in a response, a log line or an error.
 //! Hashing is deliberately slow (memory-hard); callers on an async runtime must
 //! run [`hash_password`] and [`PasswordHash::verify`] on a blocking thread.
+//!
+//! Memory: argon2 needs a working buffer of `m` KiB per hash (19 MiB at
+//! OWASP's parameters). [`hash_password`] and [`PasswordHash::verify`]
+//! allocate it for the call and free it after. A service that hashes all
+//! day should instead keep one [`HashMemory`] per hashing thread and call
+//! [`hash_password_with`] and [`PasswordHash::verify_with`]: the allocator
+//! then never sees a 19 MiB request again, so it cannot hoard freed ones
+//! (glibc keeps them per thread and rarely returns them to the system).
 
 use std::fmt;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -162,12 +170,84 @@ impl Default for HashParams {
 }
 
 impl HashParams {
-    fn argon2(&self) -> Result<Argon2<'static>, ValueError> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .map_err(|e| {
-                ValueError::new("invalid_parameters", format!("argon2 parameters: {e}"))
-            })?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    fn argon2_params(&self) -> Result<Params, ValueError> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| ValueError::new("invalid_parameters", format!("argon2 parameters: {e}")))
+    }
+}
+
+/// Reusable working memory for argon2id: enough blocks for one hash or
+/// verification at the [`HashParams`] it was made for, or at any cheaper ones.
+///
+/// Keep one per hashing thread and pass it to [`hash_password_with`] and
+/// [`PasswordHash::verify_with`], so that hashing allocates nothing per call.
+/// Its contents are derived from the last password hashed with it, so it is
+/// zeroed when dropped. It never prints more than its size.
+///
+/// ```
+/// use userhub_domain::password::{
+///     hash_password_with, HashMemory, HashParams, Password, Verification,
+/// };
+///
+/// # fn main() -> Result<(), userhub_domain::ValueError> {
+/// let params = HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 };
+/// let mut memory = HashMemory::for_params(&params)?;
+/// let password = Password::for_verification("correct horse battery staple");
+/// let hash = hash_password_with(&password, &params, &mut memory)?;
+/// // The same buffer again: no allocation of argon2's memory.
+/// assert_eq!(
+///     hash.verify_with(&password, &params, &mut memory)?,
+///     Verification::Match { needs_rehash: false },
+/// );
+/// # Ok(())
+/// # }
+/// ```
+pub struct HashMemory {
+    blocks: Vec<Block>,
+}
+
+impl HashMemory {
+    /// Memory for hashes at `params`. Fails on parameters argon2 refuses,
+    /// and when the memory cannot be had (instead of aborting the process).
+    pub fn for_params(params: &HashParams) -> Result<Self, ValueError> {
+        let count = params.argon2_params()?.block_count();
+        let mut blocks = Vec::new();
+        blocks.try_reserve_exact(count).map_err(|_| {
+            ValueError::new(
+                "out_of_memory",
+                format!("cannot allocate {count} KiB for argon2"),
+            )
+        })?;
+        blocks.resize(count, Block::new());
+        Ok(Self { blocks })
+    }
+
+    /// Whether a hash at `params` fits in this memory. Parameters argon2
+    /// refuses need no memory (nothing is computed for them), so they fit.
+    pub fn fits(&self, params: &HashParams) -> bool {
+        params
+            .argon2_params()
+            .map_or(true, |p| p.block_count() <= self.blocks.len())
+    }
+
+    /// The size in KiB (an argon2 block is 1 KiB).
+    pub fn kib(&self) -> usize {
+        self.blocks.len() * Block::SIZE / 1024
+    }
+}
+
+impl Drop for HashMemory {
+    fn drop(&mut self) {
+        // The blocks are derived from a password: do not leave them in freed memory.
+        self.blocks.zeroize();
+    }
+}
+
+impl fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashMemory")
+            .field("kib", &self.kib())
+            .finish()
     }
 }
 
@@ -190,14 +270,68 @@ pub enum Verification {
 
 /// Hash `password` with argon2id under `params` and a fresh random salt.
 ///
-/// Slow by design (tens of milliseconds): run it off any event loop.
+/// Slow by design (tens of milliseconds): run it off any event loop. It
+/// allocates argon2's memory for this call; see [`hash_password_with`] to
+/// reuse a buffer instead.
 pub fn hash_password(password: &Password, params: &HashParams) -> Result<PasswordHash, ValueError> {
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = params
-        .argon2()?
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map_err(|e| ValueError::new("hash_failed", format!("argon2 failed: {e}")))?;
-    Ok(PasswordHash(hash.to_string()))
+    hash_password_with(password, params, &mut HashMemory::for_params(params)?)
+}
+
+/// [`hash_password`] in caller-supplied `memory`, which must fit `params`
+/// ([`HashMemory::fits`]). The PHC string is the same as argon2's own
+/// (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
+pub fn hash_password_with(
+    password: &Password,
+    params: &HashParams,
+    memory: &mut HashMemory,
+) -> Result<PasswordHash, ValueError> {
+    hash_with_salt(password, params, &SaltString::generate(&mut OsRng), memory)
+}
+
+fn hash_failed(e: impl fmt::Display) -> ValueError {
+    ValueError::new("hash_failed", format!("argon2 failed: {e}"))
+}
+
+/// What argon2's `PasswordHasher::hash_password` does, in `memory`.
+fn hash_with_salt(
+    password: &Password,
+    params: &HashParams,
+    salt: &SaltString,
+    memory: &mut HashMemory,
+) -> Result<PasswordHash, ValueError> {
+    let argon2_params = params.argon2_params()?;
+    if !memory.fits(params) {
+        return Err(ValueError::new(
+            "memory_too_small",
+            format!(
+                "argon2 needs {} KiB, the buffer has {}",
+                argon2_params.block_count(),
+                memory.kib()
+            ),
+        ));
+    }
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params.clone());
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(hash_failed)?;
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2
+            .hash_password_into_with_memory(
+                password.expose().as_bytes(),
+                salt_bytes,
+                out,
+                &mut memory.blocks[..],
+            )
+            .map_err(Into::into)
+    })
+    .map_err(hash_failed)?;
+    let phc = argon2::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&argon2_params).map_err(hash_failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(PasswordHash(phc.to_string()))
 }
 
 impl PasswordHash {
@@ -216,32 +350,98 @@ impl PasswordHash {
         &self.0
     }
 
+    /// The cost parameters this hash was made with; `None` if they cannot
+    /// be read (such a hash never verifies). Compare with
+    /// [`HashMemory::fits`] before [`PasswordHash::verify_with`].
+    pub fn params(&self) -> Option<HashParams> {
+        let parsed = argon2::PasswordHash::new(&self.0).ok()?;
+        let p = Params::try_from(&parsed).ok()?;
+        Some(HashParams {
+            memory_kib: p.m_cost(),
+            iterations: p.t_cost(),
+            parallelism: p.p_cost(),
+        })
+    }
+
     /// Check `password` against this hash, reading the cost parameters from
     /// the hash itself, and say whether it should be re-hashed under `current`.
     ///
-    /// Slow by design: run it off any event loop.
+    /// Slow by design: run it off any event loop. It allocates the memory
+    /// the hash needs for this call; see [`PasswordHash::verify_with`] to
+    /// reuse a buffer instead. A hash whose memory cannot be had does not match.
     pub fn verify(&self, password: &Password, current: &HashParams) -> Verification {
+        let Some(stored) = self.params() else {
+            return Verification::Mismatch;
+        };
+        let Ok(mut memory) = HashMemory::for_params(&stored) else {
+            return Verification::Mismatch;
+        };
+        self.verify_with(password, current, &mut memory)
+            .unwrap_or(Verification::Mismatch)
+    }
+
+    /// [`PasswordHash::verify`] in caller-supplied `memory`. Fails only when
+    /// the hash needs more memory than `memory` has (see [`PasswordHash::params`]
+    /// and [`HashMemory::fits`]); a hash that cannot be read does not match.
+    pub fn verify_with(
+        &self,
+        password: &Password,
+        current: &HashParams,
+        memory: &mut HashMemory,
+    ) -> Result<Verification, ValueError> {
         let Ok(parsed) = argon2::PasswordHash::new(&self.0) else {
-            return Verification::Mismatch;
+            return Ok(Verification::Mismatch);
         };
-        // The hash carries its own parameters; Argon2::default() reads them from it.
-        if Argon2::default()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_err()
-        {
-            return Verification::Mismatch;
+        // The hash carries its own parameters (and its output length).
+        let Ok(stored) = Params::try_from(&parsed) else {
+            return Ok(Verification::Mismatch);
+        };
+        if stored.block_count() > memory.blocks.len() {
+            return Err(ValueError::new(
+                "memory_too_small",
+                format!(
+                    "the stored hash needs {} KiB, the buffer has {}",
+                    stored.block_count(),
+                    memory.kib()
+                ),
+            ));
         }
-        let stored = Params::try_from(&parsed).ok();
-        let needs_rehash = match stored {
-            Some(p) => {
-                p.m_cost() != current.memory_kib
-                    || p.t_cost() != current.iterations
-                    || p.p_cost() != current.parallelism
-                    || parsed.version != Some(Version::V0x13 as u32)
-            }
-            None => true,
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Ok(Verification::Mismatch);
         };
-        Verification::Match { needs_rehash }
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+            return Ok(Verification::Mismatch);
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(version)) => version,
+            Some(Err(_)) => return Ok(Verification::Mismatch),
+        };
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+            return Ok(Verification::Mismatch);
+        };
+        let argon2 = Argon2::new(algorithm, version, stored.clone());
+        let computed = Output::init_with(expected.len(), |out| {
+            argon2
+                .hash_password_into_with_memory(
+                    password.expose().as_bytes(),
+                    salt_bytes,
+                    out,
+                    &mut memory.blocks[..],
+                )
+                .map_err(Into::into)
+        });
+        // `Output`'s equality is constant-time.
+        match computed {
+            Ok(computed) if computed == expected => {}
+            _ => return Ok(Verification::Mismatch),
+        }
+        let needs_rehash = stored.m_cost() != current.memory_kib
+            || stored.t_cost() != current.iterations
+            || stored.p_cost() != current.parallelism
+            || parsed.version != Some(Version::V0x13.into());
+        Ok(Verification::Match { needs_rehash })
     }
 }
 
@@ -341,6 +541,121 @@ mod tests {
         assert_eq!(
             old.verify(&Password::for_verification("wrong one"), &FAST),
             Verification::Mismatch
+        );
+    }
+
+    #[test]
+    fn the_phc_string_is_the_one_argon2_itself_makes() {
+        use argon2::password_hash::PasswordHasher as _;
+        let password = Password::for_verification(STRONG);
+        let salt = SaltString::generate(&mut OsRng);
+        let mut memory = HashMemory::for_params(&FAST).unwrap();
+        let ours = hash_with_salt(&password, &FAST, &salt, &mut memory).unwrap();
+        let params = FAST.argon2_params().unwrap();
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(STRONG.as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(ours.as_phc(), theirs);
+        assert!(theirs.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+    }
+
+    #[test]
+    fn one_buffer_serves_many_hashes_and_cheaper_parameters() {
+        let mut memory = HashMemory::for_params(&FAST).unwrap();
+        assert_eq!(memory.kib(), 1024);
+        assert_eq!(format!("{memory:?}"), "HashMemory { kib: 1024 }");
+        let password = Password::for_verification(STRONG);
+        let cheaper = HashParams {
+            memory_kib: 64,
+            ..FAST
+        };
+        assert!(memory.fits(&cheaper));
+        for params in [FAST, cheaper, FAST] {
+            let hash = hash_password_with(&password, &params, &mut memory).unwrap();
+            assert_eq!(hash.params(), Some(params));
+            // The plain functions agree with the buffered ones.
+            assert_eq!(
+                hash.verify(&password, &params),
+                hash.verify_with(&password, &params, &mut memory).unwrap()
+            );
+            assert_eq!(
+                hash.verify_with(&password, &FAST, &mut memory).unwrap(),
+                Verification::Match {
+                    needs_rehash: params != FAST
+                }
+            );
+            assert_eq!(
+                hash.verify_with(&Password::for_verification("wrong"), &FAST, &mut memory)
+                    .unwrap(),
+                Verification::Mismatch
+            );
+        }
+    }
+
+    #[test]
+    fn a_hash_larger_than_the_buffer_is_refused_not_miscomputed() {
+        let password = Password::for_verification(STRONG);
+        let larger = HashParams {
+            memory_kib: 2048,
+            ..FAST
+        };
+        let hash = hash_password(&password, &larger).unwrap();
+        let mut small = HashMemory::for_params(&FAST).unwrap();
+        assert!(!small.fits(&larger));
+        assert_eq!(
+            hash.verify_with(&password, &larger, &mut small)
+                .unwrap_err()
+                .code,
+            "memory_too_small"
+        );
+        assert_eq!(
+            hash_password_with(&password, &larger, &mut small)
+                .unwrap_err()
+                .code,
+            "memory_too_small"
+        );
+        // The allocating form still verifies it.
+        assert_eq!(
+            hash.verify(&password, &larger),
+            Verification::Match {
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[test]
+    fn unreadable_hashes_do_not_match_and_need_no_memory() {
+        let mut memory = HashMemory::for_params(&FAST).unwrap();
+        let password = Password::for_verification(STRONG);
+        // No output part: nothing to compare with.
+        let no_output = PasswordHash("$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ".into());
+        assert_eq!(no_output.params(), Some(FAST));
+        assert_eq!(
+            no_output
+                .verify_with(&password, &FAST, &mut memory)
+                .unwrap(),
+            Verification::Mismatch
+        );
+        let garbage = PasswordHash("not a hash".into());
+        assert_eq!(garbage.params(), None);
+        assert_eq!(
+            garbage.verify_with(&password, &FAST, &mut memory).unwrap(),
+            Verification::Mismatch
+        );
+        assert_eq!(garbage.verify(&password, &FAST), Verification::Mismatch);
+    }
+
+    #[test]
+    fn unusable_parameters_get_no_memory() {
+        let bad = HashParams {
+            memory_kib: 1,
+            iterations: 0,
+            parallelism: 1,
+        };
+        assert_eq!(
+            HashMemory::for_params(&bad).unwrap_err().code,
+            "invalid_parameters"
         );
     }
 

@@ -30,6 +30,23 @@ pub trait PasswordHasher {
         stored: Option<&PasswordHash>,
         password: &Password,
     ) -> Result<Verification, HashError>;
+
+    /// [`verify`](Self::verify), and when the password is right but its
+    /// hash was made with other parameters, a new hash of it (a re-hash
+    /// that fails is `None`: the verification stands). Implementations may
+    /// do both in one slot.
+    fn verify_and_rehash(
+        &self,
+        stored: Option<&PasswordHash>,
+        password: &Password,
+    ) -> Result<(Verification, Option<PasswordHash>), HashError> {
+        let outcome = self.verify(stored, password)?;
+        let rehashed = match outcome {
+            Verification::Match { needs_rehash: true } => self.hash(password).ok(),
+            _ => None,
+        };
+        Ok((outcome, rehashed))
+    }
 }
 
 /// Hashing could not be done.
