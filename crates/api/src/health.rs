@@ -5,8 +5,7 @@ use serde::Serialize;
 use userhub_domain::DomainError;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
-use crate::toolkit::{DialectError, ErrorBody, Service};
+use crate::toolkit::{DialectError, ErrorBody, Pipeline, Service};
 
 /// The body of a healthy answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,9 +36,7 @@ pub async fn healthz() -> web::Json<Health> {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(
-    state: web::Data<AppState>,
-) -> Result<web::Json<Health>, DialectError<Service>> {
+pub async fn readyz(state: Pipeline) -> Result<web::Json<Health>, DialectError<Service>> {
     state
         .call_anonymous(|ctx| {
             ctx.repo.ping().map_err(|e| {

@@ -27,7 +27,7 @@ pub use extract::{
     Bearer, BearerToken, Body, BodySettings, Caller, Credential, header_text, query_pairs,
 };
 pub use fields::{Expected, In, SecretText};
-pub use pipeline::{Accepts, Access, ClaimRefused};
+pub use pipeline::{Accepts, Access, ClaimRefused, Pipeline};
 pub use report::{Challenge, ErrorReport, Failure, FieldNames, FieldProblem, Kind, RequestError};
 
 /// A handler's answer in dialect `D`.

@@ -17,6 +17,10 @@
 //! else (the report applies the transient rule).
 
 use std::fmt;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 
 use userhub_domain::DomainError;
 use userhub_domain::auth::{PresentedCredential, authenticate, names_tenant};
@@ -139,14 +143,49 @@ fn lost_task() -> Failure {
     RequestError::Internal("the blocking task did not finish".to_owned()).into()
 }
 
-impl AppState {
+/// The request pipeline, as a handler receives it (in place of the
+/// application state, which it derefs to).
+#[derive(Clone)]
+pub struct Pipeline(web::Data<AppState>);
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pipeline").field(&*self.0).finish()
+    }
+}
+
+impl std::ops::Deref for Pipeline {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+impl FromRequest for Pipeline {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.app_data::<web::Data<AppState>>()
+                .cloned()
+                .map(Pipeline)
+                .ok_or_else(|| {
+                    actix_web::error::ErrorInternalServerError("the application state is missing")
+                }),
+        )
+    }
+}
+
+impl Pipeline {
     /// One trip to the blocking pool: admit the caller, then run `op`.
     pub async fn call<T, F>(&self, access: Access, op: F) -> Result<T, Failure>
     where
         F: FnOnce(&Ctx<'_, Store>, &Actor) -> Result<T, Failure> + Send + 'static,
         T: Send + 'static,
     {
-        let state = self.clone();
+        let state = self.0.clone();
         actix_web::web::block(move || {
             state.with_ctx(|ctx| {
                 let actor = access.admit(ctx)?;
@@ -180,7 +219,7 @@ impl AppState {
         F: FnOnce(&Ctx<'_, Store>) -> Result<T, Failure> + Send + 'static,
         T: Send + 'static,
     {
-        let state = self.clone();
+        let state = self.0.clone();
         actix_web::web::block(move || state.with_ctx(op))
             .await
             .map_err(|_| lost_task())?

@@ -25,8 +25,9 @@ use super::dto::{
     UpdateUserRequest, UserResponse, create_command, get_user_query, list_command, update_command,
 };
 use super::{Blocks, BlocksKey};
-use crate::state::AppState;
-use crate::toolkit::{Body, Caller, ClaimRefused, ErrorBody, Failure, Reply, query_pairs};
+use crate::toolkit::{
+    Body, Caller, ClaimRefused, ErrorBody, Failure, Pipeline, Reply, query_pairs,
+};
 
 /// A domain operation, as a route runs it on its parsed command.
 type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
@@ -35,7 +36,7 @@ type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
 /// another project answers as a `missing` that does not exist), then run
 /// `op` on the command, or answer what was wrong with the request.
 async fn run<C: Send + 'static, T: Send + 'static>(
-    state: &AppState,
+    state: &Pipeline,
     key: Caller<Blocks, BlocksKey>,
     missing: &'static str,
     parsed: Result<Scoped<C>, Failure>,
@@ -69,7 +70,7 @@ async fn run<C: Send + 'static, T: Send + 'static>(
 #[post("/idp/v1/Iam/Create")]
 pub async fn create_user(
     key: Caller<Blocks, BlocksKey>,
-    state: web::Data<AppState>,
+    state: Pipeline,
     body: Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
     let parsed = body.parse(create_command);
@@ -98,7 +99,7 @@ pub async fn create_user(
 #[post("/idp/v1/Iam/Update")]
 pub async fn update_user(
     key: Caller<Blocks, BlocksKey>,
-    state: web::Data<AppState>,
+    state: Pipeline,
     body: Body,
 ) -> Reply<Blocks, Json<UserResponse>> {
     let parsed = body.parse(update_command);
@@ -127,7 +128,7 @@ pub async fn update_user(
 #[get("/idp/v1/Iam/GetUser")]
 pub async fn get_user(
     key: Caller<Blocks, BlocksKey>,
-    state: web::Data<AppState>,
+    state: Pipeline,
     req: HttpRequest,
 ) -> Reply<Blocks, Json<GetUserResponse>> {
     let parsed = get_user_query(query_pairs(&req));
@@ -157,7 +158,7 @@ pub async fn get_user(
 #[post("/idp/v1/Iam/GetUsers")]
 pub async fn get_users(
     key: Caller<Blocks, BlocksKey>,
-    state: web::Data<AppState>,
+    state: Pipeline,
     body: Body,
 ) -> Reply<Blocks, Json<GetUsersResponse>> {
     let parsed = body.parse(list_command);

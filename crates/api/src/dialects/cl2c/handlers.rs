@@ -21,8 +21,8 @@ use super::dto::{
     CreateUserRequest, UpdateUserRequest, UserResponse, create_command, update_command,
 };
 use super::{Cl2c, Problem};
-use crate::state::{AppState, now};
-use crate::toolkit::{Body, Caller, Failure, Reply, RequestError};
+use crate::state::now;
+use crate::toolkit::{Body, Caller, Failure, Pipeline, Reply, RequestError};
 
 fn render(user: &User) -> UserResponse {
     UserResponse::from_user(user, now())
@@ -49,7 +49,7 @@ fn render(user: &User) -> UserResponse {
 )]
 #[post("/v1/cl2c/user")]
 pub async fn create_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Caller<Cl2c, TenantKey>,
     body: Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
@@ -87,7 +87,7 @@ pub async fn create_user(
 )]
 #[put("/v1/cl2c/user")]
 pub async fn update_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Caller<Cl2c, LoggedInUser>,
     body: Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
@@ -126,7 +126,7 @@ pub async fn update_user(
 )]
 #[get("/v1/cl2c/users")]
 pub async fn list_users(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Caller<Cl2c, TenantKey>,
 ) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
     let users = state
@@ -156,7 +156,7 @@ pub async fn list_users(
 )]
 #[get("/v1/cl2c/users/{id}")]
 pub async fn get_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Caller<Cl2c, TenantKey>,
     path: web::Path<String>,
 ) -> Reply<Cl2c, Json<UserResponse>> {

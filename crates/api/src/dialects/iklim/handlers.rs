@@ -18,11 +18,10 @@ use super::dto::{
     update_command,
 };
 use crate::secrets::{self, Secret};
-use crate::state::AppState;
 use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
-    Bearer, Body, Challenge, ErrorBody, Failure, Reply, RequestError, header_text,
+    Bearer, Body, Challenge, ErrorBody, Failure, Pipeline, Reply, RequestError, header_text,
 };
 
 use actix_web::web::Json;
@@ -45,7 +44,7 @@ use actix_web::web::Json;
 )]
 #[post("/v1/users/create")]
 pub async fn create_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Iklim>,
     body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
@@ -82,7 +81,7 @@ pub async fn create_user(
 )]
 #[patch("/v1/users/update")]
 pub async fn update_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Iklim>,
     body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
@@ -113,7 +112,7 @@ pub async fn update_user(
 )]
 #[post("/v1/users/page")]
 pub async fn page_users(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Iklim>,
     body: Body,
 ) -> Reply<Iklim, Json<PageResponse>> {
@@ -149,10 +148,7 @@ pub async fn page_users(
     security(("bearer" = []))
 )]
 #[get("/v1/users/me")]
-pub async fn me(
-    state: web::Data<AppState>,
-    caller: Bearer<Iklim>,
-) -> Reply<Iklim, Json<UserResponse>> {
+pub async fn me(state: Pipeline, caller: Bearer<Iklim>) -> Reply<Iklim, Json<UserResponse>> {
     let user = state
         .run(caller.access(), Ok(()), |ctx, actor, ()| {
             auth::current_user(ctx.repo, actor)
@@ -180,7 +176,7 @@ pub async fn me(
 )]
 #[post("/v1/users/change-password")]
 pub async fn change_password(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Iklim>,
     body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
@@ -223,7 +219,7 @@ fn tokens(session: NewSession, access: Secret, renewal: Secret, expires_in: i64)
 )]
 #[post("/v1/auth/login")]
 pub async fn login(
-    state: web::Data<AppState>,
+    state: Pipeline,
     req: HttpRequest,
     body: Body,
 ) -> Reply<Iklim, Json<TokenResponse>> {
@@ -262,7 +258,7 @@ pub async fn login(
     )
 )]
 #[post("/v1/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: Body) -> Reply<Iklim, Json<TokenResponse>> {
+pub async fn refresh(state: Pipeline, body: Body) -> Reply<Iklim, Json<TokenResponse>> {
     const INVALID: &str = "the refresh token is not valid (unknown, used, revoked or expired)";
     let presented = body.parse(refresh_token)?;
     let rejected = || {
@@ -311,7 +307,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Body) -> Reply<Iklim, Jso
 )]
 #[get("/v1/accounts/{userId}")]
 pub async fn account(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Iklim>,
     path: web::Path<String>,
 ) -> Reply<Iklim, Json<AccountResponse>> {

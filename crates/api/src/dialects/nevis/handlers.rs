@@ -19,8 +19,7 @@ use super::dto::{
     list_command, unknown_filters, update_command,
 };
 use super::{Nevis, NevisErrorBody};
-use crate::state::AppState;
-use crate::toolkit::{Bearer, Body, Failure, Reply, query_pairs};
+use crate::toolkit::{Bearer, Body, Failure, Pipeline, Reply, query_pairs};
 
 /// Where Nevis's users live.
 const USERS: &str = "/nevis/api/v1/users";
@@ -53,7 +52,7 @@ fn path_user(path: &str) -> Result<UserId, Failure> {
 )]
 #[post("/nevis/api/v1/users")]
 pub async fn create_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     req: HttpRequest,
     caller: Bearer<Nevis>,
     body: Body,
@@ -106,7 +105,7 @@ pub async fn create_user(
 )]
 #[get("/nevis/api/v1/users")]
 pub async fn list_users(
-    state: web::Data<AppState>,
+    state: Pipeline,
     req: HttpRequest,
     caller: Bearer<Nevis>,
 ) -> Reply<Nevis, Json<ListResponse>> {
@@ -149,7 +148,7 @@ pub async fn list_users(
 )]
 #[get("/nevis/api/v1/users/{userId}")]
 pub async fn get_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Nevis>,
     path: web::Path<String>,
 ) -> Reply<Nevis, Json<UserResponse>> {
@@ -183,7 +182,7 @@ pub async fn get_user(
 )]
 #[patch("/nevis/api/v1/users/{userId}")]
 pub async fn update_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Nevis>,
     path: web::Path<String>,
     body: Body,
@@ -216,7 +215,7 @@ pub async fn update_user(
 )]
 #[delete("/nevis/api/v1/users/{userId}")]
 pub async fn delete_user(
-    state: web::Data<AppState>,
+    state: Pipeline,
     caller: Bearer<Nevis>,
     path: web::Path<String>,
 ) -> Reply<Nevis, HttpResponse> {
