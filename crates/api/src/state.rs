@@ -1,6 +1,7 @@
 //! The application state every request reaches: the store, the password
-//! hasher, the login throttle and the settings. A leaf of the module graph:
-//! it knows nothing of routes, dialects or rendering.
+//! hasher and the settings (the login throttle's counts are in the store).
+//! A leaf of the module graph: it knows nothing of routes, dialects or
+//! rendering.
 
 use std::sync::Arc;
 
@@ -10,7 +11,6 @@ use userhub_storage::Store;
 
 use crate::config::Config;
 use crate::hasher::HasherPool;
-use crate::throttle::MemoryThrottle;
 
 /// What every request can reach. Cheap to clone (everything is shared).
 #[derive(Clone)]
@@ -19,8 +19,6 @@ pub struct AppState {
     pub store: Store,
     /// Bounded argon2 work.
     pub hasher: HasherPool,
-    /// Failed-login counts.
-    pub throttle: Arc<MemoryThrottle>,
     /// The settings.
     pub config: Arc<Config>,
 }
@@ -52,7 +50,6 @@ impl AppState {
         Ok(Self {
             store,
             hasher,
-            throttle: Arc::new(MemoryThrottle::new(config.throttle)),
             config: Arc::new(config),
         })
     }
@@ -63,7 +60,7 @@ impl AppState {
         f(&Ctx {
             repo: &self.store,
             hasher: &self.hasher,
-            throttle: &*self.throttle,
+            throttle: self.config.throttle,
             tokens: self.config.tokens,
             now: now(),
         })

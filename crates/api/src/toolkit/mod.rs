@@ -4,8 +4,8 @@
 //!
 //! - [`fields`]: the one field reader for request bodies (required,
 //!   optional, patch, list), every failure a field error at its JSON path;
-//! - [`extract`]: the body, the query string and the credentials of a
-//!   request;
+//! - [`extract`]: the body, the query string, the credentials and the
+//!   client's address of a request;
 //! - [`pipeline`]: one trip to the blocking pool that authenticates and runs
 //!   the domain operation;
 //! - [`report`]: every failure as one neutral report;
@@ -24,7 +24,8 @@ pub mod report;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
-    Bearer, BearerToken, Body, BodySettings, Caller, Credential, header_text, query_pairs,
+    Bearer, BearerToken, Body, BodySettings, Caller, ClientAddr, Credential, header_text,
+    query_pairs,
 };
 pub use fields::{Expected, In, SecretText};
 pub use pipeline::{Accepts, Access, ClaimRefused, Pipeline};
