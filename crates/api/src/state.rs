@@ -11,6 +11,7 @@ use userhub_storage::Store;
 
 use crate::config::Config;
 use crate::hasher::HasherPool;
+use crate::secrets::TokenKey;
 
 /// What every request can reach. Cheap to clone (everything is shared).
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppState {
     pub store: Store,
     /// Bounded argon2 work.
     pub hasher: HasherPool,
+    /// The key continuation tokens are signed with, shared by every node.
+    pub token_key: TokenKey,
     /// The settings.
     pub config: Arc<Config>,
 }
@@ -39,9 +42,15 @@ pub fn now() -> time::OffsetDateTime {
 }
 
 impl AppState {
-    /// The state for `store` under `config`. Fails (one line) on unusable
-    /// argon2 parameters.
+    /// The state for `store` under `config`. Reads the shared token key
+    /// from the database (making it if this is the first node), so it
+    /// blocks. Fails (one line) on unusable argon2 parameters or a database
+    /// that does not answer.
     pub fn new(store: Store, config: Config) -> Result<Self, String> {
+        let token_key = store
+            .server_secret(TokenKey::NAME, TokenKey::new_text)
+            .map_err(|e| format!("cannot read the token key from the database: {e}"))
+            .and_then(|text| TokenKey::from_text(&text))?;
         let hasher = HasherPool::new(
             config.hash_params,
             config.hash_concurrency,
@@ -50,6 +59,7 @@ impl AppState {
         Ok(Self {
             store,
             hasher,
+            token_key,
             config: Arc::new(config),
         })
     }

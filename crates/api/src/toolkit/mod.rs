@@ -12,7 +12,8 @@
 //! - [`dialect`]: the [`Dialect`] trait a dialect implements to name fields
 //!   and render a report in its own documented body;
 //! - [`openapi`]: the error answers and security scheme every document shares;
-//! - [`render`]: small pieces of every dialect's response shapes.
+//! - [`render`]: small pieces of every dialect's response shapes;
+//! - [`tokens`]: continuation tokens signed for a tenant and a query.
 
 pub mod dialect;
 pub mod extract;
@@ -21,6 +22,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod tokens;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
