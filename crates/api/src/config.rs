@@ -105,8 +105,17 @@ pub struct Tunables {
         default_value_t = 604_800
     )]
     pub refresh_token_ttl: u64,
+    /// The first wait after the free failures, in seconds (each further
+    /// failure doubles it, up to the longest wait).
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FIRST_DELAY",
+        value_name = "SECONDS",
+        default_value_t = 1
+    )]
+    pub login_first_delay: u64,
     /// Failed password attempts for one username from one client address
-    /// before each further attempt must wait (429): 1 s, doubling.
+    /// before each further attempt must wait (429): the first delay, doubling.
     #[arg(
         long,
         env = "USERHUB_LOGIN_FREE_FAILURES",
@@ -241,6 +250,7 @@ impl Config {
                 Ok(())
             }
         }
+        at_least_one("--login-first-delay", t.login_first_delay)?;
         at_least_one("--login-max-delay", t.login_max_delay)?;
         at_least_one(
             "--login-max-delay-per-username",
@@ -290,12 +300,12 @@ impl Config {
             throttle: ThrottlePolicy {
                 per_address: Limit {
                     free: t.login_free_failures,
-                    first_delay: time::Duration::SECOND,
+                    first_delay: seconds(t.login_first_delay)?,
                     max_delay: seconds(t.login_max_delay)?,
                 },
                 per_login: Limit {
                     free: t.login_free_failures_per_username,
-                    first_delay: time::Duration::SECOND,
+                    first_delay: seconds(t.login_first_delay)?,
                     max_delay: seconds(t.login_max_delay_per_username)?,
                 },
                 forget_after: seconds(t.login_forget_after)?,
