@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use userhub_domain::auth::TokenLifetimes;
 use userhub_domain::password::HashParams;
+use userhub_domain::throttle::{Limit, ThrottlePolicy};
 
-use crate::throttle::ThrottlePolicy;
+use crate::proxies::TrustedProxies;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -37,8 +38,10 @@ pub struct Config {
     pub database_url: String,
     /// How long access and refresh tokens live.
     pub tokens: TokenLifetimes,
-    /// When repeated login failures are answered 429.
+    /// When failed password attempts are answered 429 for a while.
     pub throttle: ThrottlePolicy,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// argon2id cost for new hashes (OWASP's by default).
     pub hash_params: HashParams,
     /// How many hashes or verifications run at once.
@@ -70,6 +73,7 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             tokens: TokenLifetimes::default(),
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: TrustedProxies::default(),
             hash_params: HashParams::default(),
             hash_concurrency: cores(),
             hash_queue_wait: Duration::from_secs(2),
@@ -101,22 +105,69 @@ pub struct Tunables {
         default_value_t = 604_800
     )]
     pub refresh_token_ttl: u64,
-    /// Failed logins for one username within the window before logins are refused (429).
+    /// The first wait after the free failures, in seconds (each further
+    /// failure doubles it, up to the longest wait).
     #[arg(
         long,
-        env = "USERHUB_LOGIN_MAX_FAILURES",
+        env = "USERHUB_LOGIN_FIRST_DELAY",
+        value_name = "SECONDS",
+        default_value_t = 1
+    )]
+    pub login_first_delay: u64,
+    /// Failed password attempts for one username from one client address
+    /// before each further attempt must wait (429): the first delay, doubling.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FREE_FAILURES",
         value_name = "COUNT",
         default_value_t = 5
     )]
-    pub login_max_failures: u32,
-    /// The window over which failed logins are counted, in seconds.
+    pub login_free_failures: u32,
+    /// The longest wait for one username from one client address, in seconds.
     #[arg(
         long,
-        env = "USERHUB_LOGIN_WINDOW",
+        env = "USERHUB_LOGIN_MAX_DELAY",
         value_name = "SECONDS",
         default_value_t = 900
     )]
-    pub login_window: u64,
+    pub login_max_delay: u64,
+    /// Failed password attempts for one username from all addresses together
+    /// before each further attempt must wait: 1 s, doubling.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FREE_FAILURES_PER_USERNAME",
+        value_name = "COUNT",
+        default_value_t = 20
+    )]
+    pub login_free_failures_per_username: u32,
+    /// The longest wait for one username from all addresses together, in
+    /// seconds: the most another address can delay the real user.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_MAX_DELAY_PER_USERNAME",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub login_max_delay_per_username: u64,
+    /// Seconds without a failure after which a username's failures are
+    /// forgotten (and deleted); more than both longest waits.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FORGET_AFTER",
+        value_name = "SECONDS",
+        default_value_t = 3600
+    )]
+    pub login_forget_after: u64,
+    /// Proxies (CIDR networks or addresses, comma-separated) whose
+    /// `X-Forwarded-For` header names the client; empty: the socket's peer
+    /// is the client.
+    #[arg(
+        long,
+        env = "USERHUB_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
     /// argon2id memory cost in KiB (OWASP: 19456).
     #[arg(
         long,
@@ -199,8 +250,18 @@ impl Config {
                 Ok(())
             }
         }
-        at_least_one("--login-max-failures", t.login_max_failures.into())?;
-        at_least_one("--login-window", t.login_window)?;
+        at_least_one("--login-first-delay", t.login_first_delay)?;
+        at_least_one("--login-max-delay", t.login_max_delay)?;
+        at_least_one(
+            "--login-max-delay-per-username",
+            t.login_max_delay_per_username,
+        )?;
+        if t.login_forget_after <= t.login_max_delay.max(t.login_max_delay_per_username) {
+            return Err(
+                "--login-forget-after must be longer than both --login-max-delay settings".into(),
+            );
+        }
+        let trusted_proxies: TrustedProxies = t.trusted_proxies.parse()?;
         at_least_one("--pool-size", t.pool_size.into())?;
         at_least_one("--database-wait-ms", t.database_wait_ms)?;
         if let Some(n) = t.hash_concurrency {
@@ -222,7 +283,7 @@ impl Config {
         let seconds = |s: u64| -> Result<time::Duration, String> {
             if s > MAX_TOKEN_TTL_SECS {
                 return Err(format!(
-                    "a token lifetime of {s} seconds is too long (at most {MAX_TOKEN_TTL_SECS})"
+                    "{s} seconds is too long (at most {MAX_TOKEN_TTL_SECS})"
                 ));
             }
             i64::try_from(s)
@@ -237,9 +298,19 @@ impl Config {
                 refresh: seconds(t.refresh_token_ttl)?,
             },
             throttle: ThrottlePolicy {
-                max_failures: t.login_max_failures,
-                window: Duration::from_secs(t.login_window),
+                per_address: Limit {
+                    free: t.login_free_failures,
+                    first_delay: seconds(t.login_first_delay)?,
+                    max_delay: seconds(t.login_max_delay)?,
+                },
+                per_login: Limit {
+                    free: t.login_free_failures_per_username,
+                    first_delay: seconds(t.login_first_delay)?,
+                    max_delay: seconds(t.login_max_delay_per_username)?,
+                },
+                forget_after: seconds(t.login_forget_after)?,
             },
+            trusted_proxies,
             hash_params: HashParams {
                 memory_kib: t.argon2_memory_kib,
                 iterations: t.argon2_iterations,
@@ -286,13 +357,16 @@ mod tests {
         assert_eq!(c.body_limit, 64 * 1024);
         assert_eq!(c.hash_params, HashParams::default());
         assert_eq!(c.throttle, ThrottlePolicy::default());
+        assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.hash_concurrency, cores());
     }
 
     #[test]
     fn out_of_range_values_are_one_line_errors() {
         for args in [
-            &["--login-max-failures", "0"][..],
+            &["--login-max-delay", "0"][..],
+            &["--login-forget-after", "60"][..],
+            &["--trusted-proxies", "10.0.0.0/8,nonsense"][..],
             &["--pool-size", "0"][..],
             &["--hash-concurrency", "0"][..],
             &["--hash-concurrency", "100000"][..],

@@ -5,8 +5,8 @@
 //! The modules form layers, each using only those below it:
 //!
 //! - leaves: [`config`], [`request_id`], [`secrets`], [`hasher`] (argon2 on
-//!   its own bounded threads), [`throttle`], and [`state`] (what every request
-//!   reaches: store, hasher, throttle, settings);
+//!   its own bounded threads), [`proxies`] (the client's address), and
+//!   [`state`] (what every request reaches: store, hasher, settings);
 //! - [`toolkit`]: what every dialect shares (the field reader, extractors,
 //!   the one-trip pipeline, the neutral error report and its rendering);
 //! - [`dialects`]: one module per vendor API, each parse → one domain call →
@@ -22,9 +22,9 @@ pub mod config;
 pub mod dialects;
 pub mod hasher;
 pub mod health;
+pub mod proxies;
 pub mod request_id;
 pub mod routes;
 pub mod secrets;
 pub mod state;
-pub mod throttle;
 pub mod toolkit;

@@ -74,6 +74,7 @@ pub mod query;
 pub mod repository;
 pub mod service;
 pub mod tenant;
+pub mod throttle;
 pub mod types;
 pub mod user;
 

@@ -11,6 +11,7 @@ use crate::error::{DomainError, StorageError, UniqueField};
 use crate::history::HistoryEntry;
 use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
+use crate::throttle::{ThrottleKey, ThrottlePolicy, Verdict};
 use crate::types::{
     ApiKeyId, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
 };
@@ -227,6 +228,27 @@ pub trait SessionRepository {
     ) -> Result<(), StorageError>;
 }
 
+/// Failed password attempts, counted per (login, client address) and per
+/// login, shared by every node (see [`crate::throttle`]).
+pub trait LoginThrottleRepository {
+    /// One attempt for `key` at `now`, in one transaction: read the two
+    /// counts, apply `policy`, and when it allows the attempt, store the
+    /// new counts (the attempt counted as a failure until
+    /// [`clear_login_failures`](Self::clear_login_failures)). Concurrent
+    /// attempts for one login are serialised, so none reads a count
+    /// another is about to raise. May also delete failures `policy` has
+    /// forgotten.
+    fn take_login_attempt(
+        &self,
+        key: &ThrottleKey,
+        policy: &ThrottlePolicy,
+        now: time::OffsetDateTime,
+    ) -> Result<Verdict, StorageError>;
+    /// The password proved right: forget the failures of `key`'s login and
+    /// of its (login, address); other addresses' counts stay.
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StorageError>;
+}
+
 /// Defining an attribute failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DefineAttributeError {
@@ -266,6 +288,7 @@ pub trait Repositories:
     + ApiKeyRepository
     + SessionRepository
     + AttributeRepository
+    + LoginThrottleRepository
 {
 }
 
@@ -276,6 +299,7 @@ impl<T> Repositories for T where
         + ApiKeyRepository
         + SessionRepository
         + AttributeRepository
+        + LoginThrottleRepository
 {
 }
 

@@ -33,8 +33,10 @@ mod error;
 mod list;
 mod profile;
 mod schema;
+mod secrets;
 mod store;
 mod tenants;
+mod throttle;
 mod users;
 
 pub use error::{MigrateError, OpenError};

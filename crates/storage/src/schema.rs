@@ -109,6 +109,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (tenant_id, login, address) {
+        tenant_id -> Text,
+        login -> Text,
+        address -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> BigInt,
+    }
+}
+
 // A user is identified by (tenant_id, id), and the tables derived from it
 // (user_roles, user_organizations, user_attributes, sessions) refer to it by
 // (tenant_id, user_id). diesel's `joinable!` supports only a single-column

@@ -1,6 +1,6 @@
 //! Reading a request: its JSON body ([`Body`]), its query string
-//! ([`query_pairs`]), and the credentials in its headers ([`Bearer`],
-//! [`header_text`]).
+//! ([`query_pairs`]), the credentials in its headers ([`Bearer`],
+//! [`header_text`]), and the client's address ([`ClientAddr`]).
 //!
 //! [`Body`] never fails on its own: it carries the body's problem to the
 //! handler, which hands it to the pipeline, so a request with a bad
@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use super::dialect::{Dialect, DialectError};
 use super::pipeline::Access;
 use super::report::{Challenge, Failure, RequestError};
 use crate::secrets;
+use crate::state::AppState;
 
 /// How large a body may be and how long it may take to arrive; registered
 /// once as app data.
@@ -120,6 +122,45 @@ impl Body {
         parse: impl FnOnce(Map<String, Value>) -> Result<C, Failure>,
     ) -> Result<C, Failure> {
         self.0.map_err(Failure::from).and_then(parse)
+    }
+}
+
+/// The client's address: the socket's peer, or behind a trusted proxy the
+/// address `X-Forwarded-For` names (see [`crate::proxies`]). `None` only
+/// when the connection has no peer address (not on TCP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl ClientAddr {
+    /// The address as login throttling counts it.
+    pub fn for_throttle(&self) -> Option<userhub_domain::throttle::ClientAddress> {
+        self.0.map(userhub_domain::throttle::ClientAddress::of)
+    }
+
+    /// The address as text (`192.0.2.1`, `2001:db8::1`).
+    pub fn text(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+impl FromRequest for ClientAddr {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let client = req
+            .peer_addr()
+            .map(|peer| match req.app_data::<web::Data<AppState>>() {
+                Some(state) if !state.config.trusted_proxies.is_empty() => {
+                    let forwarded = req
+                        .headers()
+                        .get_all("x-forwarded-for")
+                        .filter_map(|v| v.to_str().ok());
+                    state.config.trusted_proxies.client(peer.ip(), forwarded)
+                }
+                _ => peer.ip(),
+            });
+        ready(Ok(ClientAddr(client)))
     }
 }
 

@@ -20,4 +20,5 @@ mod iklim;
 mod memory;
 mod modules;
 mod nevis;
+mod nodes;
 mod service;

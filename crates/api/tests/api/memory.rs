@@ -39,7 +39,7 @@ const REQUESTS_PER_STORM: usize = 200;
 /// How far the last five storms may go above the highest of the first
 /// five, besides what new blocking threads bring (below). Room for slow
 /// settling: arena fragmentation, SQLite's page cache as the database gains
-/// users, the login throttle's entries (measured: at most 2 MiB between the
+/// users (measured: at most 2 MiB between the
 /// halves once new threads are accounted for). Growth per storm shows five
 /// times over, so this catches 1.6 MiB a storm; and it is less than one
 /// argon2 buffer (19 MiB), so a single buffer kept beyond the pool's fails.

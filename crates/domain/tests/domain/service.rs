@@ -24,7 +24,7 @@ use userhub_domain::{
     AddressChanges, DomainError, NewUser, Patch, StorageError, User, UserChanges,
 };
 
-use crate::support::{CountingHasher, CountingThrottle, now, user};
+use crate::support::{CountingHasher, now, user};
 
 /// One stored user. `race`, when set, is a change another writer lands
 /// between the operation's read and its write (once).
@@ -136,11 +136,10 @@ impl AttributeRepository for Memory {
 /// Run `f` with a context over `repo`.
 fn with_ctx<T>(repo: &Memory, f: impl FnOnce(&Ctx<'_, Memory>) -> T) -> T {
     let hasher = CountingHasher::default();
-    let throttle = CountingThrottle::default();
     f(&Ctx {
         repo,
         hasher: &hasher,
-        throttle: &throttle,
+        throttle: userhub_domain::throttle::ThrottlePolicy::default(),
         tokens: TokenLifetimes::default(),
         now: now(),
     })

@@ -25,4 +25,5 @@ mod listing;
 mod store;
 mod support;
 mod tenants;
+mod throttle;
 mod users;
