@@ -21,3 +21,4 @@ mod memory;
 mod modules;
 mod nevis;
 mod service;
+mod timeouts;
