@@ -26,6 +26,19 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// would leave the range a timestamp can hold.
 pub const MAX_TOKEN_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
+/// How long a request body may take to arrive, unless told otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's headers, unless told
+/// otherwise.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle keep-alive connection stays open, unless told otherwise.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// The longest body, header, keep-alive or shutdown timeout accepted (a day).
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+
 /// The most hashing slots accepted.
 pub const MAX_HASH_CONCURRENCY: usize = 1024;
 
@@ -50,6 +63,15 @@ pub struct Config {
     pub hash_queue_wait: Duration,
     /// Largest request body, in bytes (larger ones are answered 413).
     pub body_limit: usize,
+    /// How long a request body may take to arrive, from the end of the
+    /// headers (longer: 408 in the dialect's body, and the connection closed).
+    pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers, from the
+    /// connection's start or the previous answer (longer: 408, closed).
+    pub header_timeout: Duration,
+    /// How long an idle connection is kept open for another request; zero
+    /// closes every connection after its answer.
+    pub keep_alive: Duration,
     /// Database connections in the pool.
     pub pool_size: u32,
     /// How long a request waits for a database connection before it is
@@ -78,6 +100,9 @@ impl Default for Config {
             hash_concurrency: cores(),
             hash_queue_wait: Duration::from_secs(2),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
             pool_size: 10,
             database_wait: Duration::from_secs(10),
             workers: None,
@@ -206,6 +231,30 @@ pub struct Tunables {
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, env = "USERHUB_BODY_LIMIT", value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// Seconds a request body may take to arrive; slower ones get 408.
+    #[arg(
+        long,
+        env = "USERHUB_BODY_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_BODY_TIMEOUT.as_secs()
+    )]
+    pub body_timeout: u64,
+    /// Seconds a client may take to send a request's headers; slower ones get 408.
+    #[arg(
+        long,
+        env = "USERHUB_HEADER_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs()
+    )]
+    pub header_timeout: u64,
+    /// Seconds an idle connection is kept open for another request (0: close after each answer).
+    #[arg(
+        long,
+        env = "USERHUB_KEEP_ALIVE",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_KEEP_ALIVE.as_secs()
+    )]
+    pub keep_alive: u64,
     /// Database connections in the pool.
     #[arg(
         long,
@@ -264,6 +313,20 @@ impl Config {
         let trusted_proxies: TrustedProxies = t.trusted_proxies.parse()?;
         at_least_one("--pool-size", t.pool_size.into())?;
         at_least_one("--database-wait-ms", t.database_wait_ms)?;
+        at_least_one("--body-timeout", t.body_timeout)?;
+        at_least_one("--header-timeout", t.header_timeout)?;
+        // Beyond a day a timeout protects nothing (and a huge one would
+        // overflow the timer's instant).
+        for (name, value) in [
+            ("--body-timeout", t.body_timeout),
+            ("--header-timeout", t.header_timeout),
+            ("--keep-alive", t.keep_alive),
+            ("--shutdown-timeout", t.shutdown_timeout),
+        ] {
+            if value > MAX_TIMEOUT_SECS {
+                return Err(format!("{name} must be at most {MAX_TIMEOUT_SECS} seconds"));
+            }
+        }
         if let Some(n) = t.hash_concurrency {
             at_least_one("--hash-concurrency", n as u64)?;
         }
@@ -319,6 +382,9 @@ impl Config {
             hash_concurrency: t.hash_concurrency.unwrap_or_else(cores),
             hash_queue_wait: Duration::from_millis(t.hash_queue_wait_ms),
             body_limit: t.body_limit,
+            body_timeout: Duration::from_secs(t.body_timeout),
+            header_timeout: Duration::from_secs(t.header_timeout),
+            keep_alive: Duration::from_secs(t.keep_alive),
             pool_size: t.pool_size,
             database_wait: Duration::from_millis(t.database_wait_ms),
             workers: t.workers,
@@ -359,6 +425,15 @@ mod tests {
         assert_eq!(c.throttle, ThrottlePolicy::default());
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.hash_concurrency, cores());
+        assert_eq!(c.body_timeout, Duration::from_secs(10));
+        assert_eq!(c.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.keep_alive, Duration::from_secs(5));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
+        let d = Config::default();
+        assert_eq!(
+            (d.body_timeout, d.header_timeout, d.keep_alive),
+            (c.body_timeout, c.header_timeout, c.keep_alive)
+        );
     }
 
     #[test]
@@ -371,11 +446,19 @@ mod tests {
             &["--hash-concurrency", "0"][..],
             &["--hash-concurrency", "100000"][..],
             &["--body-limit", "10"][..],
+            &["--body-timeout", "0"][..],
+            &["--header-timeout", "0"][..],
+            &["--keep-alive", "86401"][..],
+            &["--shutdown-timeout", "100000000000"][..],
             &["--refresh-token-ttl", "18446744073709551615"][..],
         ] {
             let error = config(args).unwrap_err();
             assert_eq!(error.lines().count(), 1, "{args:?}: {error}");
         }
         assert!(config(&["--access-token-ttl", "0"]).is_ok());
+        assert_eq!(
+            config(&["--keep-alive", "0"]).unwrap().keep_alive,
+            Duration::ZERO
+        );
     }
 }

@@ -9,12 +9,14 @@
 
 mod helpers;
 mod pipeline;
+mod process;
 
 mod auth;
 mod blocks;
 mod cl2c;
 mod cli;
 mod cross_dialect;
+mod faults;
 mod identifiers;
 mod iklim;
 mod memory;
@@ -22,3 +24,4 @@ mod modules;
 mod nevis;
 mod nodes;
 mod service;
+mod timeouts;
