@@ -10,13 +10,16 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
+use userhub_domain::DomainError;
+use userhub_domain::admin::{self, ActorInfo, HistoryQuery};
 use userhub_domain::credentials::ApiKey;
+use userhub_domain::history::HistoryEntry;
 use userhub_domain::repository::{
     ApiKeyRepository, AttributeRepository, CreateTenantError, DefineAttributeError,
     RevokeApiKeyError, TenantRepository,
 };
 use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
-use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId};
+use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId, UserId};
 use userhub_storage::Store;
 
 use crate::app::{self, open_store};
@@ -53,6 +56,23 @@ pub enum Command {
     /// Declare a tenant's custom user attributes.
     #[command(subcommand)]
     Attribute(AttributeCommand),
+    /// Read a user's history.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `userhub user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// A user's history, newest first: who changed what, when, and why
+    /// (also after the user was deleted or purged).
+    History {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The user's id.
+        id: String,
+    },
 }
 
 /// `userhub serve`.
@@ -121,6 +141,12 @@ pub enum AttributeCommand {
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
     },
+    /// List a tenant's custom attributes.
+    List {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+    },
 }
 
 /// The binary's entry point: parse, run, and turn any failure into one line
@@ -183,6 +209,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(command) => tenant(&open(&database_url)?, command),
         Command::ApiKey(command) => api_key(&open(&database_url)?, command),
         Command::Attribute(command) => attribute(&open(&database_url)?, command),
+        Command::User(command) => user(&open(&database_url)?, command),
     }
 }
 
@@ -349,6 +376,94 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             );
             Ok(())
         }
+        AttributeCommand::List { tenant } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let definitions = store
+                .list_attributes(tenant.id)
+                .map_err(|e| e.to_string())?;
+            println!("{:<32}  {:<10}  DESCRIPTION", "NAME", "DEFINED");
+            for d in definitions {
+                println!(
+                    "{:<32}  {:<10}  {}",
+                    d.name.as_str(),
+                    d.created_at.date(),
+                    d.description.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn user(store: &Store, command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::History { tenant, id } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let user = UserId::parse(&id)
+                .map_err(|e| format!("`{id}` is not a user id: {}", e.message))?;
+            println!(
+                "{:<7}  {:<27}  {:<48}  CHANGES / COMMENT",
+                "VERSION", "AT", "ACTOR"
+            );
+            let mut before = None;
+            loop {
+                let query = HistoryQuery {
+                    user,
+                    before,
+                    limit: admin::MAX_PAGE,
+                };
+                let page = admin::history_of(store, tenant.id, query).map_err(|e| match e {
+                    DomainError::NotFound(_) => {
+                        format!(
+                            "no user {id} in tenant {} (nor any history of one)",
+                            tenant.name
+                        )
+                    }
+                    other => other.to_string(),
+                })?;
+                for entry in &page.entries {
+                    print_history_entry(entry, &page.actors);
+                }
+                match page.next {
+                    Some(next) => before = Some(next),
+                    None => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// One history entry: a line with the version, time and actor, a line per
+/// changed field (a secret only says it changed), and the comment.
+fn print_history_entry(entry: &HistoryEntry, actors: &admin::Actors) {
+    let actor = match actors.get(entry.actor) {
+        ActorInfo::ApiKey { id, label } => match label {
+            Some(label) => format!("api-key {id} ({label})"),
+            None => format!("api-key {id}"),
+        },
+        ActorInfo::User { id, username } => match username {
+            Some(username) => format!("user {id} ({username})"),
+            None => format!("user {id}"),
+        },
+        ActorInfo::System => "system".to_owned(),
+    };
+    let at = entry
+        .at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| entry.at.to_string());
+    println!("{:<7}  {:<27}  {:<48}", entry.version, at, actor);
+    for change in &entry.changes {
+        if change.field.is_secret() {
+            println!("         {}: changed", change.field);
+        } else {
+            println!(
+                "         {}: {} -> {}",
+                change.field, change.old, change.new
+            );
+        }
+    }
+    if let Some(comment) = &entry.comment {
+        println!("         comment: {}", comment.as_str());
     }
 }
 

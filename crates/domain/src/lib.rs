@@ -62,10 +62,12 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod auth;
 pub mod authz;
 pub mod credentials;
 pub mod error;
+pub mod feed;
 pub mod fields;
 pub mod history;
 pub mod password;

@@ -8,6 +8,7 @@
 
 use crate::credentials::{ApiKey, Session};
 use crate::error::{DomainError, StorageError, UniqueField};
+use crate::feed::FeedRecord;
 use crate::history::HistoryEntry;
 use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
@@ -136,6 +137,30 @@ pub trait HistoryRepository {
     /// after the user was purged).
     fn user_history(&self, tenant: TenantId, id: UserId)
     -> Result<Vec<HistoryEntry>, StorageError>;
+}
+
+/// The history read page by page, and the change feed.
+pub trait FeedRepository {
+    /// Up to `limit` history entries of the user `id` of `tenant`, newest
+    /// first, of versions below `before` (all when `None`); also after the
+    /// user was purged.
+    fn user_history_page(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<HistoryEntry>, StorageError>;
+    /// Up to `limit` history entries of `tenant` at feed positions `from`
+    /// and later, oldest first. Positions follow commit order without gaps:
+    /// an entry committed after this call returns gets a position above
+    /// every position returned.
+    fn feed_from(
+        &self,
+        tenant: TenantId,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<FeedRecord>, StorageError>;
 }
 
 /// Creating a tenant failed.

@@ -10,6 +10,7 @@
 mod helpers;
 mod pipeline;
 
+mod admin;
 mod auth;
 mod blocks;
 mod cl2c;
