@@ -10,16 +10,15 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use userhub_domain::DomainError;
 use userhub_domain::admin::{self, ActorInfo, HistoryQuery};
-use userhub_domain::credentials::ApiKey;
 use userhub_domain::history::HistoryEntry;
+use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::repository::{
-    ApiKeyRepository, AttributeRepository, CreateTenantError, DefineAttributeError,
-    RevokeApiKeyError, TenantRepository,
+    ApiKeyRepository, AttributeRepository, CreateTenantError, TenantRepository,
 };
-use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
+use userhub_domain::tenant::{Tenant, TenantName};
 use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId, UserId};
+use userhub_domain::{DomainError, ValidationErrors};
 use userhub_storage::Store;
 
 use crate::app::{self, open_store};
@@ -140,6 +139,14 @@ pub enum AttributeCommand {
         /// What the attribute is for.
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
+    },
+    /// Remove a custom attribute no user carries.
+    Remove {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The attribute's name.
+        attribute: String,
     },
     /// List a tenant's custom attributes.
     List {
@@ -270,23 +277,18 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
                 .iter()
                 .map(|r| Role::parse(r).map_err(|e| format!("`{r}` is not a role: {}", e.message)))
                 .collect::<Result<BTreeSet<Role>, String>>()?;
-            let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-            if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-                return Err("the label must be at most 200 characters".into());
-            }
+            let label = manage::parse_label(label.as_deref())
+                .map_err(|e| format!("the label {}", e.message))?;
             let (prefix, secret) = secrets::new_api_key();
-            let key = ApiKey {
-                id: ApiKeyId::new_random(),
-                tenant: tenant.id,
-                prefix,
-                key_hash: secret.hash(),
+            let new = NewApiKey {
                 roles,
                 label,
-                created_at: now(),
-                last_used_at: None,
-                revoked_at: None,
+                prefix,
+                key_hash: secret.hash(),
+                errors: ValidationErrors::new(),
             };
-            store.create_api_key(&key).map_err(|e| e.to_string())?;
+            let key =
+                manage::create_api_key(store, tenant.id, new, now()).map_err(|e| e.to_string())?;
             println!(
                 "created API key {} for tenant {} with roles {}",
                 key.id,
@@ -322,9 +324,9 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
         ApiKeyCommand::Revoke { id } => {
             let parsed = ApiKeyId::parse(&id)
                 .map_err(|e| format!("`{id}` is not an API key id: {}", e.message))?;
-            store.revoke_api_key(parsed, now()).map_err(|e| match e {
-                RevokeApiKeyError::NotFound => format!("no API key with id {id}"),
-                RevokeApiKeyError::Storage(e) => e.to_string(),
+            manage::revoke_api_key(store, None, parsed, now()).map_err(|e| match e {
+                DomainError::NotFound(_) => format!("no API key with id {id}"),
+                other => other.to_string(),
             })?;
             println!("revoked API key {parsed}");
             Ok(())
@@ -350,30 +352,42 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             let tenant = find_tenant(store, &tenant)?;
             let name = AttributeName::parse(&attribute)
                 .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
-            let description = description
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty());
-            let definition = AttributeDefinition {
-                tenant: tenant.id,
-                name,
-                description,
-                created_at: now(),
-            };
-            store.define_attribute(&definition).map_err(|e| match e {
-                DefineAttributeError::AlreadyDefined => format!(
+            let description = manage::parse_description(description.as_deref())
+                .map_err(|e| format!("the description {}", e.message))?;
+            let definition = manage::define_attribute(store, tenant.id, name, description, now())
+                .map_err(|e| match e {
+                DomainError::Conflict(_) => format!(
                     "attribute `{attribute}` is already defined for tenant {}",
                     tenant.name
                 ),
-                DefineAttributeError::TenantNotFound => {
+                DomainError::NotFound(_) => {
                     format!("tenant {} no longer exists", tenant.name)
                 }
-                DefineAttributeError::Storage(e) => e.to_string(),
+                other => other.to_string(),
             })?;
             println!(
                 "defined attribute {} for tenant {}",
                 definition.name.as_str(),
                 tenant.name
             );
+            Ok(())
+        }
+        AttributeCommand::Remove { tenant, attribute } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let name = AttributeName::parse(&attribute)
+                .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
+            manage::remove_attribute(store, tenant.id, &name).map_err(|e| match e {
+                DomainError::NotFound(_) => format!(
+                    "attribute `{attribute}` is not defined for tenant {}",
+                    tenant.name
+                ),
+                DomainError::Validation(_) => format!(
+                    "attribute `{attribute}` is in use: users of tenant {} still carry a value for it",
+                    tenant.name
+                ),
+                other => other.to_string(),
+            })?;
+            println!("removed attribute {attribute} of tenant {}", tenant.name);
             Ok(())
         }
         AttributeCommand::List { tenant } => {

@@ -1,5 +1,6 @@
 //! The operations of userhub's own admin API: a user's history, the
-//! tenant's change feed, and who the actors of both were. Each takes the
+//! tenant's change feed, and who the actors of both were; the tenant's API
+//! keys and attributes (through [`crate::manage`], as the command line). Each takes the
 //! [`Ctx`] and the [`Actor`], like every operation of [`crate::service`],
 //! and starts with [`authorize_admin_api`]: an API key of the tenant with
 //! the ADMIN role.
@@ -12,12 +13,15 @@
 use std::collections::HashMap;
 
 use crate::authz::{Actor, ActorRef, authorize_admin_api};
+use crate::credentials::ApiKey;
 use crate::error::{DomainError, StorageError};
 use crate::feed::{Event, EventCursor, events_of};
 use crate::history::HistoryEntry;
+use crate::manage::{self, NewApiKey};
 use crate::ports::Ctx;
-use crate::repository::{ApiKeyRepository, FeedRepository, UserRepository};
-use crate::types::{ApiKeyId, TenantId, UserId};
+use crate::repository::{ApiKeyRepository, AttributeRepository, FeedRepository, UserRepository};
+use crate::tenant::AttributeDefinition;
+use crate::types::{ApiKeyId, AttributeName, TenantId, UserId};
 
 /// The most entries or events one page holds.
 pub const MAX_PAGE: u32 = 100;
@@ -242,4 +246,81 @@ pub fn feed_events<R: FeedRepository>(
     }
     events.truncate(limit);
     Ok(events)
+}
+
+/// The API keys of the actor's tenant, oldest first (never their secrets:
+/// only hashes are stored).
+pub fn list_api_keys<R: ApiKeyRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    (): (),
+) -> Result<Vec<ApiKey>, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    Ok(ctx.repo.list_api_keys(actor.tenant)?)
+}
+
+/// Make an API key of the actor's tenant ([`manage::create_api_key`]).
+pub fn create_api_key<R: ApiKeyRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    new: NewApiKey,
+) -> Result<ApiKey, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    manage::create_api_key(ctx.repo, actor.tenant, new, ctx.now)
+}
+
+/// Revoke an API key of the actor's tenant ([`manage::revoke_api_key`]).
+pub fn revoke_api_key<R: ApiKeyRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    id: ApiKeyId,
+) -> Result<(), DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    manage::revoke_api_key(ctx.repo, Some(actor.tenant), id, ctx.now)
+}
+
+/// The custom attributes the actor's tenant declared, by name.
+pub fn list_attributes<R: AttributeRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    (): (),
+) -> Result<Vec<AttributeDefinition>, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    Ok(ctx.repo.list_attributes(actor.tenant)?)
+}
+
+/// An attribute to declare: its name and description.
+#[derive(Debug, Clone)]
+pub struct DefineAttribute {
+    /// The name.
+    pub name: AttributeName,
+    /// What it is for.
+    pub description: Option<String>,
+}
+
+/// Declare an attribute for the actor's tenant ([`manage::define_attribute`]).
+pub fn define_attribute<R: AttributeRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    command: DefineAttribute,
+) -> Result<AttributeDefinition, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    manage::define_attribute(
+        ctx.repo,
+        actor.tenant,
+        command.name,
+        command.description,
+        ctx.now,
+    )
+}
+
+/// Remove an unused attribute of the actor's tenant
+/// ([`manage::remove_attribute`]).
+pub fn remove_attribute<R: AttributeRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    name: AttributeName,
+) -> Result<(), DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    manage::remove_attribute(ctx.repo, actor.tenant, &name)
 }

@@ -70,6 +70,7 @@ pub mod error;
 pub mod feed;
 pub mod fields;
 pub mod history;
+pub mod manage;
 pub mod password;
 pub mod ports;
 pub mod query;

@@ -13,7 +13,7 @@ use crate::history::HistoryEntry;
 use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
 use crate::types::{
-    ApiKeyId, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
+    ApiKeyId, AttributeName, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
 };
 use crate::user::{LastAuthentication, User};
 
@@ -266,6 +266,20 @@ pub enum DefineAttributeError {
     Storage(#[from] StorageError),
 }
 
+/// Removing an attribute definition failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveAttributeError {
+    /// The tenant has no such definition.
+    #[error("attribute not found")]
+    NotFound,
+    /// Users of the tenant still carry a value for it.
+    #[error("attribute in use")]
+    InUse,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Custom attribute definitions.
 pub trait AttributeRepository {
     /// Declare an attribute for a tenant.
@@ -275,6 +289,13 @@ pub trait AttributeRepository {
     ) -> Result<(), DefineAttributeError>;
     /// The tenant's definitions, by name.
     fn list_attributes(&self, tenant: TenantId) -> Result<Vec<AttributeDefinition>, StorageError>;
+    /// Remove the tenant's definition `name`, unless a user of the tenant
+    /// still carries a value for it.
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &AttributeName,
+    ) -> Result<(), RemoveAttributeError>;
     /// The tenant's declared attribute names.
     fn declared_attributes(&self, tenant: TenantId) -> Result<DeclaredAttributes, StorageError> {
         Ok(DeclaredAttributes::new(

@@ -407,10 +407,204 @@ async fn a_long_poll_answers_when_an_event_commits(backend: Backend) {
     assert_eq!(empty, json!({"events": [], "cursor": page["cursor"]}));
 }
 
+async fn api_keys_over_http(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = &app.admin_key;
+    let created = send_ok(
+        app.request(Method::POST, "/admin/v1/api-keys", Some(key))
+            .json(&json!({"roles": ["API_USER"], "label": " CRM sync "})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let secret = text(&created["key"]);
+    assert!(secret.starts_with(&text(&created["prefix"])), "{created}");
+    assert_eq!(created["label"], "CRM sync");
+    assert_eq!(created["roles"], json!(["API_USER"]));
+    // The new key works (API_USER may list users) and is listed, without
+    // its secret.
+    let (status, _) = answer(
+        app.post(
+            "/v1/users/page",
+            &secret,
+            &json!({"pageNumber": 0, "pageSize": 10}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = get_ok(&app, "/admin/v1/api-keys", key).await;
+    let keys = listed["apiKeys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(!serde_json::to_string(&listed).unwrap().contains(&secret));
+    assert!(
+        keys.iter()
+            .any(|k| k["id"] == created["id"] && k["revokedAt"].is_null())
+    );
+
+    // Bad bodies name every field.
+    let (status, body) = answer(
+        app.post(
+            "/admin/v1/api-keys",
+            key,
+            &json!({"roles": ["ROOT"], "label": 5}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(crate::helpers::error_fields(&body), ["roles[0]", "label"]);
+    let (status, body) = answer(
+        app.post("/admin/v1/api-keys", key, &json!({"roles": []}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(crate::helpers::error_fields(&body), ["roles"]);
+
+    // Revoked: it authenticates nothing, and stays listed.
+    let path = format!("/admin/v1/api-keys/{}", text(&created["id"]));
+    send_ok(
+        app.request(Method::DELETE, &path, Some(key)),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let (status, _) = answer(
+        app.post(
+            "/v1/users/page",
+            &secret,
+            &json!({"pageNumber": 0, "pageSize": 10}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let listed = get_ok(&app, "/admin/v1/api-keys", key).await;
+    assert!(
+        listed["apiKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == created["id"] && k["revokedAt"].is_string())
+    );
+
+    // Another tenant's key is unknown here.
+    let other = app.new_tenant("globex");
+    let other_admin = app.key(other, &[Role::Admin]);
+    let mine = get_ok(&app, "/admin/v1/api-keys", key).await;
+    let first_id = text(&mine["apiKeys"][0]["id"]);
+    let (status, _) = answer(
+        app.request(
+            Method::DELETE,
+            &format!("/admin/v1/api-keys/{first_id}"),
+            Some(&other_admin),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = answer(app.get("/admin/v1/users/x/history", key).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+async fn attributes_over_http(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = &app.admin_key;
+    let defined = send_ok(
+        app.request(Method::POST, "/admin/v1/attributes", Some(key))
+            .json(&json!({"name": "employeeNumber", "description": "HR id"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(defined["name"], "employeeNumber");
+    let (status, body) = answer(
+        app.post(
+            "/admin/v1/attributes",
+            key,
+            &json!({"name": "employeeNumber"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body) = answer(
+        app.post("/admin/v1/attributes", key, &json!({"name": "1bad"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(crate::helpers::error_fields(&body), ["name"]);
+    let listed = get_ok(&app, "/admin/v1/attributes", key).await;
+    assert_eq!(listed["attributes"][0]["description"], "HR id");
+
+    // Declared, it can be set (through Nevis); in use, it cannot be removed.
+    let user = send_ok(
+        app.request(Method::POST, NEVIS_USERS, Some(key))
+            .json(&json!({"loginId": "eve@example.com", "properties": {"employeeNumber": "E-1"}})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let (status, body) = answer(
+        app.request(
+            Method::DELETE,
+            "/admin/v1/attributes/employeeNumber",
+            Some(key),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["code"], "in_use", "{body}");
+    send_ok(
+        app.request(
+            Method::PATCH,
+            &format!("{NEVIS_USERS}/{}", text(&user["userId"])),
+            Some(key),
+        )
+        .json(&json!({"properties": {"employeeNumber": ""}})),
+        StatusCode::OK,
+    )
+    .await;
+    send_ok(
+        app.request(
+            Method::DELETE,
+            "/admin/v1/attributes/employeeNumber",
+            Some(key),
+        ),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let (status, _) = answer(
+        app.request(
+            Method::DELETE,
+            "/admin/v1/attributes/employeeNumber",
+            Some(key),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get_ok(&app, "/admin/v1/attributes", key).await,
+        json!({"attributes": []})
+    );
+}
+
 both_backends!(
     history_through_every_dialect,
     a_password_change_shows_no_secret,
     only_admin_keys_of_the_tenant,
     the_feed_is_every_change_once_in_order,
     a_long_poll_answers_when_an_event_commits,
+    api_keys_over_http,
+    attributes_over_http,
 );

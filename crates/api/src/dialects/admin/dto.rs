@@ -3,19 +3,25 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use userhub_domain::admin::{
-    ActorInfo, Actors, FeedPage, FeedQuery, HistoryPage, HistoryQuery, MAX_PAGE,
+    ActorInfo, Actors, DefineAttribute, FeedPage, FeedQuery, HistoryPage, HistoryQuery, MAX_PAGE,
 };
+use userhub_domain::credentials::ApiKey;
 use userhub_domain::feed::{Event, EventCursor};
 use userhub_domain::history::HistoryEntry;
+use userhub_domain::manage::{self, NewApiKey};
+use userhub_domain::tenant::AttributeDefinition;
 use userhub_domain::types::UserId;
+use userhub_domain::types::{ApiKeyId, AttributeName, Role};
 use userhub_domain::{ValidationErrors, ValueError};
 use utoipa::ToSchema;
 
+use crate::secrets;
+use crate::toolkit::fields::{parse_items, shape};
 use crate::toolkit::render::rfc3339;
-use crate::toolkit::{Failure, RequestError};
+use crate::toolkit::{Failure, In, RequestError};
 
 /// The page size when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -310,6 +316,183 @@ impl FeedResponse {
                 .map(|e| EventResponse::of(e, &page.actors))
                 .collect(),
             cursor: page.cursor.to_string(),
+        }
+    }
+}
+
+/// The body of `POST /admin/v1/api-keys`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateApiKeyRequest {
+    /// The roles the key carries (at least one): GUEST, API_USER,
+    /// STANDARD_USER, POWER_USER, EXTENDED_USER, ADMIN.
+    #[schema(required = true, value_type = Vec<String>, example = json!(["API_USER"]), default)]
+    pub roles: In<Vec<In<String>>>,
+    /// What the key is for (at most 200 characters).
+    #[schema(value_type = Option<String>, nullable, example = "CRM sync", default)]
+    pub label: In<String>,
+}
+
+/// A key to make from `body`; `prefix` and `key_hash` are the new secret's.
+pub fn create_api_key_command(
+    body: Map<String, Value>,
+    prefix: String,
+    key_hash: String,
+) -> Result<NewApiKey, Failure> {
+    let dto: CreateApiKeyRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let roles = dto
+        .roles
+        .required(&mut errors, "roles")
+        .map(|list| parse_items(&mut errors, "roles", list, Role::parse))
+        .unwrap_or_default();
+    let label = dto.label.optional(&mut errors, "label").and_then(|l| {
+        errors
+            .check("label", manage::parse_label(Some(&l)))
+            .flatten()
+    });
+    Ok(NewApiKey {
+        roles: roles.into_iter().collect(),
+        label,
+        prefix,
+        key_hash,
+        errors,
+    })
+}
+
+/// An API key as listed (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyResponse {
+    /// The key's id.
+    pub id: String,
+    /// The key's public beginning (`uhk_<prefix>`), to recognise it.
+    pub prefix: String,
+    /// Its roles.
+    pub roles: Vec<&'static str>,
+    /// Its label.
+    pub label: Option<String>,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// When it last authenticated a request.
+    pub last_used_at: Option<String>,
+    /// When it was revoked; a revoked key authenticates nothing.
+    pub revoked_at: Option<String>,
+}
+
+impl ApiKeyResponse {
+    /// The shape of `key`.
+    pub fn of(key: &ApiKey) -> Self {
+        Self {
+            id: key.id.to_string(),
+            prefix: format!("{}{}", secrets::API_KEY_MARK, key.prefix),
+            roles: key.roles.iter().map(|r| r.as_str()).collect(),
+            label: key.label.clone(),
+            created_at: rfc3339(key.created_at),
+            last_used_at: key.last_used_at.map(rfc3339),
+            revoked_at: key.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new API key, with its secret: shown this once, never again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyResponse {
+    /// The key as listed.
+    #[serde(flatten)]
+    pub listed: ApiKeyResponse,
+    /// The key itself (`Authorization: Bearer <key>`): store it now.
+    pub key: String,
+}
+
+/// A tenant's API keys, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeysResponse {
+    /// The keys, revoked ones included.
+    pub api_keys: Vec<ApiKeyResponse>,
+}
+
+/// A tenant's declared attributes, by name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributesResponse {
+    /// The attributes.
+    pub attributes: Vec<AttributeResponse>,
+}
+
+/// The body of `POST /admin/v1/attributes`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DefineAttributeRequest {
+    /// The name: an ASCII letter, then letters, digits, `_`, `-`, `.` (at
+    /// most 64).
+    #[schema(required = true, value_type = String, example = "employeeNumber", default)]
+    pub name: In<String>,
+    /// What it is for (at most 500 characters).
+    #[schema(value_type = Option<String>, nullable, example = "HR system id", default)]
+    pub description: In<String>,
+}
+
+/// The attribute to declare from `body`.
+pub fn define_attribute_command(body: Map<String, Value>) -> Result<DefineAttribute, Failure> {
+    let dto: DefineAttributeRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let name = dto
+        .name
+        .parse_required(&mut errors, "name", AttributeName::parse);
+    let description = dto
+        .description
+        .optional(&mut errors, "description")
+        .and_then(|d| {
+            errors
+                .check("description", manage::parse_description(Some(&d)))
+                .flatten()
+        });
+    errors.into_result()?;
+    let name =
+        name.ok_or_else(|| RequestError::Internal("a name was neither parsed nor refused".into()))?;
+    Ok(DefineAttribute { name, description })
+}
+
+/// A path's API key id.
+pub fn api_key_id(id: &str) -> Result<ApiKeyId, Failure> {
+    let mut errors = ValidationErrors::new();
+    let id = errors.check("id", ApiKeyId::parse(id));
+    errors.into_result()?;
+    id.ok_or_else(|| RequestError::Internal("an id was neither parsed nor refused".into()).into())
+}
+
+/// A path's attribute name.
+pub fn attribute_name(name: &str) -> Result<AttributeName, Failure> {
+    let mut errors = ValidationErrors::new();
+    let name = errors.check("name", AttributeName::parse(name));
+    errors.into_result()?;
+    name.ok_or_else(|| {
+        RequestError::Internal("a name was neither parsed nor refused".into()).into()
+    })
+}
+
+/// A declared attribute.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeResponse {
+    /// The name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it was declared (RFC 3339).
+    pub created_at: String,
+}
+
+impl AttributeResponse {
+    /// The shape of `definition`.
+    pub fn of(definition: &AttributeDefinition) -> Self {
+        Self {
+            name: definition.name.as_str().to_owned(),
+            description: definition.description.clone(),
+            created_at: rfc3339(definition.created_at),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::web::Json;
-use actix_web::{HttpRequest, get, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use userhub_domain::admin;
 use userhub_domain::authz::Actor;
 use utoipa::openapi::security::SecurityRequirement;
@@ -14,11 +14,14 @@ use utoipa::{Modify, OpenApi};
 
 use super::Admin;
 use super::dto::{
-    ActorResponse, EventResponse, FeedResponse, HistoryEntryResponse, HistoryResponse, feed_query,
-    history_query,
+    ActorResponse, ApiKeyResponse, ApiKeysResponse, AttributeResponse, AttributesResponse,
+    CreateApiKeyRequest, CreatedApiKeyResponse, DefineAttributeRequest, EventResponse,
+    FeedResponse, HistoryEntryResponse, HistoryResponse, api_key_id, attribute_name,
+    create_api_key_command, define_attribute_command, feed_query, history_query,
 };
+use crate::secrets;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
-use crate::toolkit::{Bearer, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
+use crate::toolkit::{Bearer, Body, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
 
 /// How often a long poll re-reads the feed for events committed by other
 /// nodes (this node's own commits wake it at once).
@@ -126,6 +129,155 @@ async fn read_again(
         .await
 }
 
+/// The tenant's API keys.
+///
+/// Every key of the tenant, oldest first, revoked ones included; never a
+/// key's secret (only its hash is stored).
+#[utoipa::path(
+    responses(
+        (status = 200, body = ApiKeysResponse, description = "The keys"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/api-keys")]
+pub async fn list_api_keys(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+) -> Reply<Admin, Json<ApiKeysResponse>> {
+    let keys = state
+        .run(caller.access(), Ok(()), admin::list_api_keys)
+        .await?;
+    Ok(Json(ApiKeysResponse {
+        api_keys: keys.iter().map(ApiKeyResponse::of).collect(),
+    }))
+}
+
+/// Make an API key.
+///
+/// A key of the tenant with the `roles` given and an optional `label`. The
+/// answer holds the key itself in `key`: it is shown this once and cannot
+/// be read again.
+#[utoipa::path(
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, body = CreatedApiKeyResponse, description = "The new key, with its secret (shown once)"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[post("/admin/v1/api-keys")]
+pub async fn create_api_key(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    body: Body,
+) -> Reply<Admin, HttpResponse> {
+    let (prefix, secret) = secrets::new_api_key();
+    let hash = secret.hash();
+    let parsed = body.parse(|b| create_api_key_command(b, prefix, hash));
+    let key = state
+        .run(caller.access(), parsed, admin::create_api_key)
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKeyResponse {
+        listed: ApiKeyResponse::of(&key),
+        key: secret.expose().to_owned(),
+    }))
+}
+
+/// Revoke an API key.
+///
+/// The key `id` of the tenant authenticates nothing from now on; it stays
+/// listed, revoked. Revoking a revoked key is not an error.
+#[utoipa::path(
+    params(("id" = String, Path, format = Uuid, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, body = ErrorBody, description = "A malformed id"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such key in the tenant"),
+    )
+)]
+#[delete("/admin/v1/api-keys/{id}")]
+pub async fn revoke_api_key(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    id: web::Path<String>,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = api_key_id(&id);
+    state
+        .run(caller.access(), parsed, admin::revoke_api_key)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The tenant's custom attributes.
+///
+/// The attributes users of the tenant may carry (Nevis's `properties`), by
+/// name.
+#[utoipa::path(
+    responses(
+        (status = 200, body = AttributesResponse, description = "The attributes"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/attributes")]
+pub async fn list_attributes(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+) -> Reply<Admin, Json<AttributesResponse>> {
+    let definitions = state
+        .run(caller.access(), Ok(()), admin::list_attributes)
+        .await?;
+    Ok(Json(AttributesResponse {
+        attributes: definitions.iter().map(AttributeResponse::of).collect(),
+    }))
+}
+
+/// Declare a custom attribute.
+#[utoipa::path(
+    request_body = DefineAttributeRequest,
+    responses(
+        (status = 201, body = AttributeResponse, description = "The attribute, declared"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 409, body = ErrorBody, description = "The tenant already declared it"),
+    )
+)]
+#[post("/admin/v1/attributes")]
+pub async fn define_attribute(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    body: Body,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = body.parse(define_attribute_command);
+    let definition = state
+        .run(caller.access(), parsed, admin::define_attribute)
+        .await?;
+    Ok(HttpResponse::Created().json(AttributeResponse::of(&definition)))
+}
+
+/// Remove a custom attribute.
+///
+/// Only while no user carries a value for it (400 `in_use` otherwise).
+#[utoipa::path(
+    params(("name" = String, Path, description = "The attribute's name")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, body = ErrorBody, description = "A malformed name, or users still carry the attribute (`in_use`)"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "The tenant has no such attribute"),
+    )
+)]
+#[delete("/admin/v1/attributes/{name}")]
+pub async fn remove_attribute(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    name: web::Path<String>,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = attribute_name(&name);
+    state
+        .run(caller.access(), parsed, admin::remove_attribute)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// The admin API's error answers in its document: the shared body, invalid
 /// content 400.
 const ERRORS: ErrorResponses = ErrorResponses {
@@ -139,7 +291,14 @@ pub const MOUNTED: Mounted = Mounted::of::<Admin>(super::PREFIXES, configure, op
 
 /// Mount the admin API's routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(user_history).service(events);
+    cfg.service(user_history)
+        .service(events)
+        .service(list_api_keys)
+        .service(create_api_key)
+        .service(revoke_api_key)
+        .service(list_attributes)
+        .service(define_attribute)
+        .service(remove_attribute);
 }
 
 /// Every admin route takes a bearer API key and is tagged `admin`.
@@ -168,9 +327,25 @@ impl Modify for EveryRoute {
 #[derive(OpenApi)]
 #[openapi(
     modifiers(&BearerAuth, &EveryRoute, &ERRORS),
-    components(schemas(ErrorBody, ActorResponse, HistoryEntryResponse, EventResponse)),
-    tags((name = "admin", description = "userhub's own admin API: history, change feed")),
-    paths(user_history, events),
+    components(schemas(
+        ErrorBody,
+        ActorResponse,
+        HistoryEntryResponse,
+        EventResponse,
+        ApiKeyResponse,
+        AttributeResponse
+    )),
+    tags((name = "admin", description = "userhub's own admin API: history, change feed, API keys, attributes")),
+    paths(
+        user_history,
+        events,
+        list_api_keys,
+        create_api_key,
+        revoke_api_key,
+        list_attributes,
+        define_attribute,
+        remove_attribute,
+    ),
     info(
         title = "userhub — admin API",
         description = "userhub's own admin API. Authenticate with `Authorization: Bearer <API key>`, a key of the tenant with the ADMIN role. Errors share one JSON body (`ErrorBody`).",
