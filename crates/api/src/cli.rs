@@ -10,13 +10,15 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use userhub_domain::credentials::ApiKey;
+use userhub_domain::admin::{self, ActorInfo, HistoryQuery};
+use userhub_domain::history::HistoryEntry;
+use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::repository::{
-    ApiKeyRepository, AttributeRepository, CreateTenantError, DefineAttributeError,
-    RevokeApiKeyError, TenantRepository,
+    ApiKeyRepository, AttributeRepository, CreateTenantError, TenantRepository,
 };
-use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
-use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId};
+use userhub_domain::tenant::{Tenant, TenantName};
+use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId, UserId};
+use userhub_domain::{DomainError, ValidationErrors};
 use userhub_storage::Store;
 
 use crate::app::{self, open_store};
@@ -53,6 +55,23 @@ pub enum Command {
     /// Declare a tenant's custom user attributes.
     #[command(subcommand)]
     Attribute(AttributeCommand),
+    /// Read a user's history.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `userhub user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// A user's history, newest first: who changed what, when, and why
+    /// (also after the user was deleted or purged).
+    History {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The user's id.
+        id: String,
+    },
 }
 
 /// `userhub serve`.
@@ -121,6 +140,20 @@ pub enum AttributeCommand {
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
     },
+    /// Remove a custom attribute no user carries.
+    Remove {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The attribute's name.
+        attribute: String,
+    },
+    /// List a tenant's custom attributes.
+    List {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+    },
 }
 
 /// The binary's entry point: parse, run, and turn any failure into one line
@@ -183,6 +216,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(command) => tenant(&open(&database_url)?, command),
         Command::ApiKey(command) => api_key(&open(&database_url)?, command),
         Command::Attribute(command) => attribute(&open(&database_url)?, command),
+        Command::User(command) => user(&open(&database_url)?, command),
     }
 }
 
@@ -243,23 +277,18 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
                 .iter()
                 .map(|r| Role::parse(r).map_err(|e| format!("`{r}` is not a role: {}", e.message)))
                 .collect::<Result<BTreeSet<Role>, String>>()?;
-            let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-            if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-                return Err("the label must be at most 200 characters".into());
-            }
+            let label = manage::parse_label(label.as_deref())
+                .map_err(|e| format!("the label {}", e.message))?;
             let (prefix, secret) = secrets::new_api_key();
-            let key = ApiKey {
-                id: ApiKeyId::new_random(),
-                tenant: tenant.id,
-                prefix,
-                key_hash: secret.hash(),
+            let new = NewApiKey {
                 roles,
                 label,
-                created_at: now(),
-                last_used_at: None,
-                revoked_at: None,
+                prefix,
+                key_hash: secret.hash(),
+                errors: ValidationErrors::new(),
             };
-            store.create_api_key(&key).map_err(|e| e.to_string())?;
+            let key =
+                manage::create_api_key(store, tenant.id, new, now()).map_err(|e| e.to_string())?;
             println!(
                 "created API key {} for tenant {} with roles {}",
                 key.id,
@@ -295,9 +324,9 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
         ApiKeyCommand::Revoke { id } => {
             let parsed = ApiKeyId::parse(&id)
                 .map_err(|e| format!("`{id}` is not an API key id: {}", e.message))?;
-            store.revoke_api_key(parsed, now()).map_err(|e| match e {
-                RevokeApiKeyError::NotFound => format!("no API key with id {id}"),
-                RevokeApiKeyError::Storage(e) => e.to_string(),
+            manage::revoke_api_key(store, None, parsed, now()).map_err(|e| match e {
+                DomainError::NotFound(_) => format!("no API key with id {id}"),
+                other => other.to_string(),
             })?;
             println!("revoked API key {parsed}");
             Ok(())
@@ -323,24 +352,18 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             let tenant = find_tenant(store, &tenant)?;
             let name = AttributeName::parse(&attribute)
                 .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
-            let description = description
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty());
-            let definition = AttributeDefinition {
-                tenant: tenant.id,
-                name,
-                description,
-                created_at: now(),
-            };
-            store.define_attribute(&definition).map_err(|e| match e {
-                DefineAttributeError::AlreadyDefined => format!(
+            let description = manage::parse_description(description.as_deref())
+                .map_err(|e| format!("the description {}", e.message))?;
+            let definition = manage::define_attribute(store, tenant.id, name, description, now())
+                .map_err(|e| match e {
+                DomainError::Conflict(_) => format!(
                     "attribute `{attribute}` is already defined for tenant {}",
                     tenant.name
                 ),
-                DefineAttributeError::TenantNotFound => {
+                DomainError::NotFound(_) => {
                     format!("tenant {} no longer exists", tenant.name)
                 }
-                DefineAttributeError::Storage(e) => e.to_string(),
+                other => other.to_string(),
             })?;
             println!(
                 "defined attribute {} for tenant {}",
@@ -349,6 +372,112 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             );
             Ok(())
         }
+        AttributeCommand::Remove { tenant, attribute } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let name = AttributeName::parse(&attribute)
+                .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
+            manage::remove_attribute(store, tenant.id, &name).map_err(|e| match e {
+                DomainError::NotFound(_) => format!(
+                    "attribute `{attribute}` is not defined for tenant {}",
+                    tenant.name
+                ),
+                DomainError::Validation(_) => format!(
+                    "attribute `{attribute}` is in use: users of tenant {} still carry a value for it",
+                    tenant.name
+                ),
+                other => other.to_string(),
+            })?;
+            println!("removed attribute {attribute} of tenant {}", tenant.name);
+            Ok(())
+        }
+        AttributeCommand::List { tenant } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let definitions = store
+                .list_attributes(tenant.id)
+                .map_err(|e| e.to_string())?;
+            println!("{:<32}  {:<10}  DESCRIPTION", "NAME", "DEFINED");
+            for d in definitions {
+                println!(
+                    "{:<32}  {:<10}  {}",
+                    d.name.as_str(),
+                    d.created_at.date(),
+                    d.description.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn user(store: &Store, command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::History { tenant, id } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let user = UserId::parse(&id)
+                .map_err(|e| format!("`{id}` is not a user id: {}", e.message))?;
+            println!(
+                "{:<7}  {:<27}  {:<48}  CHANGES / COMMENT",
+                "VERSION", "AT", "ACTOR"
+            );
+            let mut before = None;
+            loop {
+                let query = HistoryQuery {
+                    user,
+                    before,
+                    limit: admin::MAX_PAGE,
+                };
+                let page = admin::history_of(store, tenant.id, query).map_err(|e| match e {
+                    DomainError::NotFound(_) => {
+                        format!(
+                            "no user {id} in tenant {} (nor any history of one)",
+                            tenant.name
+                        )
+                    }
+                    other => other.to_string(),
+                })?;
+                for entry in &page.entries {
+                    print_history_entry(entry, &page.actors);
+                }
+                match page.next {
+                    Some(next) => before = Some(next),
+                    None => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// One history entry: a line with the version, time and actor, a line per
+/// changed field (a secret only says it changed), and the comment.
+fn print_history_entry(entry: &HistoryEntry, actors: &admin::Actors) {
+    let actor = match actors.get(entry.actor) {
+        ActorInfo::ApiKey { id, label } => match label {
+            Some(label) => format!("api-key {id} ({label})"),
+            None => format!("api-key {id}"),
+        },
+        ActorInfo::User { id, username } => match username {
+            Some(username) => format!("user {id} ({username})"),
+            None => format!("user {id}"),
+        },
+        ActorInfo::System => "system".to_owned(),
+    };
+    let at = entry
+        .at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| entry.at.to_string());
+    println!("{:<7}  {:<27}  {:<48}", entry.version, at, actor);
+    for change in &entry.changes {
+        if change.field.is_secret() {
+            println!("         {}: changed", change.field);
+        } else {
+            println!(
+                "         {}: {} -> {}",
+                change.field, change.old, change.new
+            );
+        }
+    }
+    if let Some(comment) = &entry.comment {
+        println!("         comment: {}", comment.as_str());
     }
 }
 

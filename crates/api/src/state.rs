@@ -24,6 +24,10 @@ pub struct AppState {
     pub token_key: TokenKey,
     /// The settings.
     pub config: Arc<Config>,
+    /// Woken whenever this node commits a history entry (the store's
+    /// commit hook): the change feed's long polls and the webhook worker
+    /// read the new event at once instead of at their next poll.
+    pub changes: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -56,11 +60,15 @@ impl AppState {
             config.hash_concurrency,
             config.hash_queue_wait,
         )?;
+        let changes = Arc::new(tokio::sync::Notify::new());
+        let wake = Arc::clone(&changes);
+        store.on_history_commit(move || wake.notify_waiters());
         Ok(Self {
             store,
             hasher,
             token_key,
             config: Arc::new(config),
+            changes,
         })
     }
 

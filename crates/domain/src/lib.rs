@@ -62,12 +62,15 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod auth;
 pub mod authz;
 pub mod credentials;
 pub mod error;
+pub mod feed;
 pub mod fields;
 pub mod history;
+pub mod manage;
 pub mod password;
 pub mod ports;
 pub mod query;

@@ -8,12 +8,13 @@
 
 use crate::credentials::{ApiKey, Session};
 use crate::error::{DomainError, StorageError, UniqueField};
+use crate::feed::FeedRecord;
 use crate::history::HistoryEntry;
 use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
 use crate::throttle::{ThrottleKey, ThrottlePolicy, Verdict};
 use crate::types::{
-    ApiKeyId, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
+    ApiKeyId, AttributeName, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
 };
 use crate::user::{LastAuthentication, User};
 
@@ -137,6 +138,30 @@ pub trait HistoryRepository {
     /// after the user was purged).
     fn user_history(&self, tenant: TenantId, id: UserId)
     -> Result<Vec<HistoryEntry>, StorageError>;
+}
+
+/// The history read page by page, and the change feed.
+pub trait FeedRepository {
+    /// Up to `limit` history entries of the user `id` of `tenant`, newest
+    /// first, of versions below `before` (all when `None`); also after the
+    /// user was purged.
+    fn user_history_page(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<HistoryEntry>, StorageError>;
+    /// Up to `limit` history entries of `tenant` at feed positions `from`
+    /// and later, oldest first. Positions follow commit order without gaps:
+    /// an entry committed after this call returns gets a position above
+    /// every position returned.
+    fn feed_from(
+        &self,
+        tenant: TenantId,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<FeedRecord>, StorageError>;
 }
 
 /// Creating a tenant failed.
@@ -263,6 +288,20 @@ pub enum DefineAttributeError {
     Storage(#[from] StorageError),
 }
 
+/// Removing an attribute definition failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveAttributeError {
+    /// The tenant has no such definition.
+    #[error("attribute not found")]
+    NotFound,
+    /// Users of the tenant still carry a value for it.
+    #[error("attribute in use")]
+    InUse,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Custom attribute definitions.
 pub trait AttributeRepository {
     /// Declare an attribute for a tenant.
@@ -272,6 +311,13 @@ pub trait AttributeRepository {
     ) -> Result<(), DefineAttributeError>;
     /// The tenant's definitions, by name.
     fn list_attributes(&self, tenant: TenantId) -> Result<Vec<AttributeDefinition>, StorageError>;
+    /// Remove the tenant's definition `name`, unless a user of the tenant
+    /// still carries a value for it.
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &AttributeName,
+    ) -> Result<(), RemoveAttributeError>;
     /// The tenant's declared attribute names.
     fn declared_attributes(&self, tenant: TenantId) -> Result<DeclaredAttributes, StorageError> {
         Ok(DeclaredAttributes::new(

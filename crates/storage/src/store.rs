@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
@@ -99,7 +100,11 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    committed: Arc<RwLock<Vec<CommitHook>>>,
 }
+
+/// Called after a transaction that wrote history committed.
+type CommitHook = Arc<dyn Fn() + Send + Sync>;
 
 impl fmt::Debug for Store {
     // Not derived: the pool's manager holds the URL, which may hold a password.
@@ -155,7 +160,32 @@ impl Store {
             .connection_timeout(options.connection_timeout)
             .build_unchecked(Manager { target });
         drop(first);
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            committed: Arc::default(),
+        })
+    }
+
+    /// Call `hook` after every transaction of this store (and its clones)
+    /// that wrote a history entry has committed: the change feed's waiters
+    /// and the webhook worker use it to read a new event at once. It runs
+    /// on the writing thread: it must be quick and must not block.
+    pub fn on_history_commit(&self, hook: impl Fn() + Send + Sync + 'static) {
+        if let Ok(mut hooks) = self.committed.write() {
+            hooks.push(Arc::new(hook));
+        }
+    }
+
+    /// Tell the hooks that history was committed.
+    pub(crate) fn history_committed(&self) {
+        let hooks: Vec<CommitHook> = match self.committed.read() {
+            Ok(hooks) => hooks.clone(),
+            Err(_) => return,
+        };
+        for hook in hooks {
+            hook();
+        }
     }
 
     /// Which database this store talks to.

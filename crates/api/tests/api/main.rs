@@ -11,6 +11,7 @@ mod helpers;
 mod pipeline;
 mod process;
 
+mod admin;
 mod auth;
 mod blocks;
 mod cl2c;

@@ -341,6 +341,28 @@ impl AttributeRepository for MemoryStore {
             .cloned()
             .collect())
     }
+
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &userhub_domain::types::AttributeName,
+    ) -> Result<(), RemoveAttributeError> {
+        let in_use = self
+            .users
+            .borrow()
+            .values()
+            .any(|u| u.tenant == tenant && u.attributes.iter().any(|(n, _)| n == name));
+        if in_use {
+            return Err(RemoveAttributeError::InUse);
+        }
+        let mut attributes = self.attributes.borrow_mut();
+        let before = attributes.len();
+        attributes.retain(|d| !(d.tenant == tenant && &d.name == name));
+        if attributes.len() == before {
+            return Err(RemoveAttributeError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 impl LoginThrottleRepository for MemoryStore {

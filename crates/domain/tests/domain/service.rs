@@ -131,6 +131,13 @@ impl AttributeRepository for Memory {
     fn list_attributes(&self, _: TenantId) -> Result<Vec<AttributeDefinition>, StorageError> {
         Ok(Vec::new())
     }
+    fn remove_attribute(
+        &self,
+        _: TenantId,
+        _: &userhub_domain::types::AttributeName,
+    ) -> Result<(), userhub_domain::repository::RemoveAttributeError> {
+        Err(userhub_domain::repository::RemoveAttributeError::NotFound)
+    }
 }
 
 /// Run `f` with a context over `repo`.

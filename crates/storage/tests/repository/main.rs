@@ -20,6 +20,7 @@ macro_rules! backend_tests {
 
 mod concurrency;
 mod credentials;
+mod feed;
 mod identifiers;
 mod listing;
 mod store;
