@@ -13,6 +13,7 @@ use actix_web::middleware::{Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use userhub_storage::{Store, StoreOptions};
 
+use crate::access;
 use crate::config::Config;
 use crate::request_id;
 use crate::routes::{self, Routes};
@@ -40,6 +41,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .app_data(state.clone())
             .wrap(from_fn(request_id::middleware))
             .wrap(Logger::new(ACCESS_LOG))
+            .wrap(from_fn(access::middleware))
             .configure(|cfg| routes::configure(cfg, body, routes.clone()))
             .default_service(web::to(routes::fallback))
     })

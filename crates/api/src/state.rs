@@ -10,6 +10,7 @@ use userhub_storage::Store;
 
 use crate::config::Config;
 use crate::hasher::HasherPool;
+use crate::metrics::Metrics;
 use crate::throttle::MemoryThrottle;
 
 /// What every request can reach. Cheap to clone (everything is shared).
@@ -23,6 +24,8 @@ pub struct AppState {
     pub throttle: Arc<MemoryThrottle>,
     /// The settings.
     pub config: Arc<Config>,
+    /// What `/metrics` answers.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -54,6 +57,7 @@ impl AppState {
             hasher,
             throttle: Arc::new(MemoryThrottle::new(config.throttle)),
             config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()?),
         })
     }
 

@@ -18,6 +18,7 @@ mod cross_dialect;
 mod identifiers;
 mod iklim;
 mod memory;
+mod metrics;
 mod modules;
 mod nevis;
 mod service;
