@@ -1,9 +1,13 @@
 //! The access middleware: every answered request is counted in the
-//! metrics, by dialect, route pattern, method and status, with its latency.
+//! metrics, by dialect, route pattern, method and status, with its latency,
+//! and logged in one line (target `userhub::access`, at INFO) with the same
+//! facts and its request id.
 //!
 //! The route is the matched route's pattern (`/nevis/api/v1/users/{userId}`),
 //! never the request's path or query string: ids and keys stay out of
-//! label values, and a client cannot make new series by inventing paths.
+//! label values and log lines (a SELISE Blocks `GetUser?ProjectKey=...`
+//! may carry an API key), and a client cannot make new series by
+//! inventing paths.
 
 use std::time::Instant;
 
@@ -14,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, web};
 
 use crate::metrics::UNMATCHED_ROUTE;
+use crate::request_id;
 use crate::routes::dialect_of;
 use crate::state::AppState;
 
@@ -32,6 +37,22 @@ pub async fn middleware(
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
     let method = method_label(response.request().method());
     let status = response.status();
+    let id = response
+        .headers()
+        .get(&request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let latency_ms = (seconds * 1e6).round() / 1e3;
+    log::info!(
+        target: "userhub::access",
+        id = id,
+        dialect = dialect,
+        method = method,
+        route = route,
+        status = status.as_u16(),
+        latency_ms = latency_ms;
+        "request"
+    );
     if let Some(state) = state {
         state
             .metrics

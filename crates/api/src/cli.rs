@@ -21,6 +21,7 @@ use userhub_storage::Store;
 
 use crate::app::{self, open_store};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Tunables};
+use crate::logging::{self, LogFormat};
 use crate::secrets;
 use crate::state::now;
 
@@ -31,6 +32,10 @@ pub struct Cli {
     /// The database: postgres://USER@HOST/DB or sqlite://PATH (its folder is created).
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, value_name = "URL")]
     pub database_url: String,
+
+    /// How log lines are written: text, or one JSON object a line.
+    #[arg(long, env = "USERHUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true, value_name = "FORMAT")]
+    pub log_format: LogFormat,
 
     /// What to do.
     #[command(subcommand)]
@@ -130,7 +135,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error),
     };
-    init_logging(matches!(cli.command, Command::Serve(_)));
+    init_logging(matches!(cli.command, Command::Serve(_)), cli.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -161,10 +166,8 @@ fn usage_error(error: &clap::Error) -> ExitCode {
 
 /// `serve` logs at info by default; the other commands stay quiet so that a
 /// failure is exactly one line. `RUST_LOG` overrides both.
-fn init_logging(serving: bool) {
-    let default = if serving { "info" } else { "off" };
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
-        .try_init();
+fn init_logging(serving: bool, format: LogFormat) {
+    logging::init(format, if serving { "info" } else { "off" });
 }
 
 /// Run a parsed command line.

@@ -24,6 +24,7 @@ pub mod config;
 pub mod dialects;
 pub mod hasher;
 pub mod health;
+pub mod logging;
 pub mod metrics;
 pub mod request_id;
 pub mod routes;

@@ -17,6 +17,7 @@ mod cli;
 mod cross_dialect;
 mod identifiers;
 mod iklim;
+mod logs;
 mod memory;
 mod metrics;
 mod modules;
