@@ -9,19 +9,16 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use userhub_storage::{Store, StoreOptions};
 
+use crate::access;
 use crate::config::Config;
 use crate::request_id;
 use crate::routes::{self, Routes};
 use crate::state::AppState;
 use crate::toolkit::{BodySettings, extract};
-
-/// The access log line: no headers (they carry credentials), the request
-/// id to find the error log lines of the same request.
-const ACCESS_LOG: &str = "%a \"%r\" %s %b %Dms id=%{x-request-id}o";
 
 /// The HTTP server for `state` on `listener`, not yet started (await it to run).
 /// It stops gracefully on SIGTERM and Ctrl-C, finishing requests in flight
@@ -51,7 +48,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .app_data(state.clone())
             .wrap(from_fn(extract::close_unread_bodies))
             .wrap(from_fn(request_id::middleware))
-            .wrap(Logger::new(ACCESS_LOG))
+            .wrap(from_fn(access::middleware))
             .configure(|cfg| routes::configure(cfg, body, routes.clone()))
             .default_service(web::to(routes::fallback))
     })

@@ -30,7 +30,7 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -99,6 +99,21 @@ struct Shared {
     dummy: PasswordHash,
     /// Verifications of stored hashes larger than the threads' buffers.
     oversized: Gate,
+    /// Jobs running on a thread now.
+    in_use: AtomicUsize,
+    /// Jobs answered `Busy` since the pool started.
+    turned_away: AtomicU64,
+}
+
+/// The hashing slots as they are now, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotState {
+    /// Hashing threads (slots) in all.
+    pub slots: usize,
+    /// Slots running a job now.
+    pub in_use: usize,
+    /// Requests answered `Busy` (503) since the pool started.
+    pub turned_away: u64,
 }
 
 impl fmt::Debug for HasherPool {
@@ -144,6 +159,8 @@ impl HasherPool {
             params,
             dummy,
             oversized: Gate::default(),
+            in_use: AtomicUsize::new(0),
+            turned_away: AtomicU64::new(0),
         });
         let capacity = concurrency.saturating_mul(QUEUE_PER_THREAD);
         let (jobs, queue) = mpsc::sync_channel(capacity);
@@ -173,6 +190,16 @@ impl HasherPool {
     /// The parameters new hashes are made with.
     pub fn params(&self) -> HashParams {
         self.inner.shared.params
+    }
+
+    /// The slots as they are now (cheap: three atomic reads).
+    pub fn slot_state(&self) -> SlotState {
+        let shared = &self.inner.shared;
+        SlotState {
+            slots: self.inner.concurrency,
+            in_use: shared.in_use.load(Ordering::Relaxed),
+            turned_away: shared.turned_away.load(Ordering::Relaxed),
+        }
     }
 
     /// Hash `password` under the current parameters.
@@ -239,6 +266,22 @@ impl HasherPool {
 
     /// Run `work` on a hashing thread and wait for its answer.
     fn call<T, F>(&self, work: F) -> Result<T, HashError>
+    where
+        F: FnOnce(&mut Worker, Instant) -> Result<T, HashError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let answer = self.call_counted(work);
+        if matches!(answer, Err(HashError::Busy { .. })) {
+            self.inner
+                .shared
+                .turned_away
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// [`HasherPool::call`] before `Busy` answers are counted.
+    fn call_counted<T, F>(&self, work: F) -> Result<T, HashError>
     where
         F: FnOnce(&mut Worker, Instant) -> Result<T, HashError> + Send + 'static,
         T: Send + 'static,
@@ -344,7 +387,11 @@ impl Worker {
             }
             let deadline = job.ticket.deadline;
             let work = job.work;
-            if catch_unwind(AssertUnwindSafe(|| work(&mut self, deadline))).is_err() {
+            let shared = Arc::clone(&self.shared);
+            shared.in_use.fetch_add(1, Ordering::Relaxed);
+            let outcome = catch_unwind(AssertUnwindSafe(|| work(&mut self, deadline)));
+            shared.in_use.fetch_sub(1, Ordering::Relaxed);
+            if outcome.is_err() {
                 // The reply was dropped with the job, so its caller gets
                 // `Failed`; this thread stays for the next job. The buffer
                 // holds nothing that the next hash does not overwrite.

@@ -1,11 +1,11 @@
 //! Liveness and readiness, for load balancers and orchestrators.
 
-use actix_web::{get, web};
+use actix_web::{HttpResponse, ResponseError, get, web};
 use serde::Serialize;
 use userhub_domain::DomainError;
 use utoipa::ToSchema;
 
-use crate::toolkit::{DialectError, ErrorBody, Pipeline, Service};
+use crate::toolkit::{DialectError, ErrorBody, Pipeline, RequestError, Service};
 
 /// The body of a healthy answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,4 +50,22 @@ pub async fn readyz(state: Pipeline) -> Result<web::Json<Health>, DialectError<S
         })
         .await?;
     Ok(web::Json(Health { status: "ok" }))
+}
+
+/// The Prometheus metrics (text format; see `docs/operations.md`).
+///
+/// Not in the OpenAPI documents: it is for the monitoring system, not for
+/// API clients, and answers Prometheus' text format.
+#[get("/metrics")]
+pub async fn metrics(state: Pipeline) -> HttpResponse {
+    let pool = state.store.pool_state();
+    let slots = state.hasher.slot_state();
+    match state.metrics.render(&pool, &slots) {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(crate::metrics::CONTENT_TYPE)
+            .body(text),
+        Err(detail) => {
+            DialectError::<Service>::from(RequestError::Internal(detail)).error_response()
+        }
+    }
 }

@@ -5,23 +5,28 @@
 //! The modules form layers, each using only those below it:
 //!
 //! - leaves: [`config`], [`request_id`], [`secrets`], [`hasher`] (argon2 on
-//!   its own bounded threads), [`proxies`] (the client's address), and
-//!   [`state`] (what every request reaches: store, hasher, settings);
+//!   its own bounded threads), [`proxies`] (the client's address),
+//!   [`metrics`], [`logging`], and [`state`] (what every request reaches:
+//!   store, hasher, settings, metrics);
 //! - [`toolkit`]: what every dialect shares (the field reader, extractors,
 //!   the one-trip pipeline, the neutral error report and its rendering);
 //! - [`dialects`]: one module per vendor API, each parse → one domain call →
 //!   render; [`health`];
 //! - the top: [`routes`] (every dialect mounted, OpenAPI documents, 404/405),
-//!   [`app`] (the server) and [`cli`] (the binary's commands).
+//!   [`access`] (each request counted), [`app`] (the server) and [`cli`]
+//!   (the binary's commands).
 //!
 //! The rules live in `userhub-domain`; SQL in `userhub-storage`.
 
+pub mod access;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dialects;
 pub mod hasher;
 pub mod health;
+pub mod logging;
+pub mod metrics;
 pub mod proxies;
 pub mod request_id;
 pub mod routes;

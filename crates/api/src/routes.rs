@@ -15,6 +15,7 @@ use utoipa::OpenApi;
 
 use crate::dialects::{admin, blocks, cl2c, iklim, nevis};
 use crate::health;
+use crate::toolkit::Dialect;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, ErrorReport, Failure, Mounted, RequestError, Service};
 
@@ -114,6 +115,12 @@ fn owner(path: &str) -> Option<&'static Mounted> {
         .map(|(_, dialect)| dialect)
 }
 
+/// The dialect a request to `path` belongs to, as metrics and logs name it:
+/// the dialect owning the path's prefix, `service` for everything else.
+pub fn dialect_of(path: &str) -> &'static str {
+    owner(path).map_or(Service::NAME, |dialect| dialect.name)
+}
+
 /// The answer for a request no route served: 405 with `Allow` when the
 /// path exists with other methods, 404 otherwise, each in the body of the
 /// dialect owning the path (the service's own body elsewhere).
@@ -154,6 +161,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, body: BodySettings, routes: web::
         .app_data(routes)
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::metrics)
         .service(document);
     for dialect in DIALECTS {
         (dialect.configure)(cfg);

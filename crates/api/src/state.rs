@@ -11,6 +11,7 @@ use userhub_storage::Store;
 
 use crate::config::Config;
 use crate::hasher::HasherPool;
+use crate::metrics::Metrics;
 use crate::secrets::TokenKey;
 
 /// What every request can reach. Cheap to clone (everything is shared).
@@ -28,6 +29,8 @@ pub struct AppState {
     /// commit hook): the change feed's long polls and the webhook worker
     /// read the new event at once instead of at their next poll.
     pub changes: Arc<tokio::sync::Notify>,
+    /// What `/metrics` answers.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,6 +72,7 @@ impl AppState {
             token_key,
             config: Arc::new(config),
             changes,
+            metrics: Arc::new(Metrics::new()?),
         })
     }
 

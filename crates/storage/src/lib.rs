@@ -41,4 +41,4 @@ mod throttle;
 mod users;
 
 pub use error::{MigrateError, OpenError};
-pub use store::{Backend, Store, StoreOptions};
+pub use store::{Backend, PoolState, Store, StoreOptions, sqlite_file};

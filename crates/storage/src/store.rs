@@ -3,8 +3,9 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
 use diesel::r2d2::{Pool as R2d2Pool, PooledConnection};
@@ -101,6 +102,36 @@ pub struct Store {
     pool: Pool,
     backend: Backend,
     committed: Arc<RwLock<Vec<CommitHook>>>,
+    waits: Arc<WaitCounters>,
+}
+
+/// What callers of [`Store`] went through to get a connection.
+#[derive(Debug, Default)]
+struct WaitCounters {
+    waiting: AtomicU32,
+    checkouts: AtomicU64,
+    wait_micros: AtomicU64,
+    timeouts: AtomicU64,
+}
+
+/// The pool as it is now, for metrics: a neutral read of r2d2's state and
+/// of the waits for a connection since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolState {
+    /// Most connections the pool opens.
+    pub max_size: u32,
+    /// Connections open now (in use and idle).
+    pub connections: u32,
+    /// Open connections no caller holds.
+    pub idle: u32,
+    /// Callers waiting for a connection now.
+    pub waiting: u32,
+    /// Connections handed out (or refused) since the store was opened.
+    pub checkouts: u64,
+    /// Seconds callers spent waiting for a connection, in all.
+    pub wait_seconds: f64,
+    /// Callers that waited the whole connection timeout and got none.
+    pub timeouts: u64,
 }
 
 /// Called after a transaction that wrote history committed.
@@ -164,6 +195,7 @@ impl Store {
             pool,
             backend,
             committed: Arc::default(),
+            waits: Arc::default(),
         })
     }
 
@@ -185,6 +217,21 @@ impl Store {
         };
         for hook in hooks {
             hook();
+        }
+    }
+
+    /// The pool as it is now (for metrics; cheap, takes no connection).
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            max_size: self.pool.max_size(),
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waits.waiting.load(Ordering::Relaxed),
+            checkouts: self.waits.checkouts.load(Ordering::Relaxed),
+            wait_seconds: Duration::from_micros(self.waits.wait_micros.load(Ordering::Relaxed))
+                .as_secs_f64(),
+            timeouts: self.waits.timeouts.load(Ordering::Relaxed),
         }
     }
 
@@ -251,8 +298,30 @@ impl Store {
 
     /// A pooled connection.
     pub(crate) fn conn(&self, op: &'static str) -> Result<PooledConnection<Manager>, StorageError> {
-        self.pool.get().map_err(|e| unavailable(op, &e))
+        let waits = &self.waits;
+        waits.waiting.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let got = self.pool.get();
+        let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        waits.waiting.fetch_sub(1, Ordering::Relaxed);
+        waits.checkouts.fetch_add(1, Ordering::Relaxed);
+        waits.wait_micros.fetch_add(waited, Ordering::Relaxed);
+        if got.is_err() {
+            waits.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        got.map_err(|e| unavailable(op, &e))
     }
+}
+
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; `None` for
+/// any other URL. For callers that must not create a database by opening
+/// it (an administrator's command given a mistyped path).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let url = url.trim();
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    sqlite_path(path).ok()
 }
 
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {

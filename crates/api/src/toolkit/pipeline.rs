@@ -186,14 +186,27 @@ impl Pipeline {
         T: Send + 'static,
     {
         let state = self.0.clone();
-        actix_web::web::block(move || {
+        let outcome = actix_web::web::block(move || {
             state.with_ctx(|ctx| {
                 let actor = access.admit(ctx)?;
                 op(ctx, &actor)
             })
         })
         .await
-        .map_err(|_| lost_task())?
+        .map_err(|_| lost_task())?;
+        self.count(&outcome);
+        outcome
+    }
+
+    /// Count the outcomes the metrics follow: refused and throttled logins.
+    fn count<T>(&self, outcome: &Result<T, Failure>) {
+        match outcome {
+            Err(Failure::Domain(DomainError::InvalidCredentials)) => self.metrics.login_failed(),
+            Err(Failure::Domain(DomainError::TooManyAttempts { .. })) => {
+                self.metrics.login_throttled();
+            }
+            _ => {}
+        }
     }
 
     /// One trip to the blocking pool: admit the caller, then run `op` on the
@@ -220,8 +233,10 @@ impl Pipeline {
         T: Send + 'static,
     {
         let state = self.0.clone();
-        actix_web::web::block(move || state.with_ctx(op))
+        let outcome = actix_web::web::block(move || state.with_ctx(op))
             .await
-            .map_err(|_| lost_task())?
+            .map_err(|_| lost_task())?;
+        self.count(&outcome);
+        outcome
     }
 }
