@@ -20,6 +20,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dialects;
+pub mod foreign_hash;
 pub mod hasher;
 pub mod health;
 pub mod request_id;
