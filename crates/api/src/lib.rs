@@ -23,6 +23,7 @@ pub mod dialects;
 pub mod foreign_hash;
 pub mod hasher;
 pub mod health;
+pub mod import;
 pub mod request_id;
 pub mod routes;
 pub mod secrets;

@@ -69,6 +69,7 @@ pub mod error;
 pub mod fields;
 pub mod hash_format;
 pub mod history;
+pub mod import;
 pub mod password;
 pub mod ports;
 pub mod query;

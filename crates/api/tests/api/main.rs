@@ -17,6 +17,7 @@ mod cli;
 mod cross_dialect;
 mod identifiers;
 mod iklim;
+mod import;
 mod memory;
 mod modules;
 mod nevis;
