@@ -6,13 +6,18 @@
 //! on the last line of standard output (and nowhere else, ever again).
 
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use userhub_domain::admin::{self, ActorInfo, HistoryQuery};
+use userhub_domain::authz::ActorRef;
 use userhub_domain::credentials::ApiKey;
 use userhub_domain::history::HistoryEntry;
+use userhub_domain::import::OnConflict;
 use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::repository::{
     ApiKeyRepository, AttributeRepository, CreateTenantError, TenantRepository,
@@ -24,9 +29,10 @@ use userhub_storage::Store;
 
 use crate::app::{self, open_store};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Tunables};
+use crate::import;
 use crate::logging::{self, LogFormat};
 use crate::secrets;
-use crate::state::now;
+use crate::state::{AppState, now};
 
 /// userhub: one user store, served in several vendors' API dialects.
 #[derive(Debug, Parser)]
@@ -65,6 +71,10 @@ pub enum Command {
     /// Read a user's history.
     #[command(subcommand, arg_required_else_help = true)]
     User(UserCommand),
+    /// Import users from newline-delimited JSON (docs/import.md).
+    Import(ImportArgs),
+    /// Export users as newline-delimited JSON, password hashes included.
+    Export(ExportArgs),
 }
 
 /// `userhub user ...`.
@@ -79,6 +89,58 @@ pub enum UserCommand {
         /// The user's id.
         id: String,
     },
+}
+
+/// `userhub import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tenant (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The file to read, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// What to do with a line whose id, username or e-mail is taken.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub on_conflict: ConflictArg,
+    /// Check every line (against the database too) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the refused lines (line number, field, code, message) to this
+    /// file as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
+    /// Lines written in one transaction.
+    #[arg(long, default_value_t = import::DEFAULT_BATCH, value_name = "N")]
+    pub batch: usize,
+    /// Tunables (the argon2 cost for plaintext passwords, the pool).
+    #[command(flatten)]
+    pub tunables: Tunables,
+}
+
+/// `--on-conflict`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ConflictArg {
+    /// Refuse the line; the import goes on.
+    Fail,
+    /// Keep the stored user; count the line as skipped.
+    Skip,
+    /// Replace the stored user with the line.
+    Update,
+}
+
+/// `userhub export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The file to write (standard output when left out).
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Export deleted users too.
+    #[arg(long)]
+    pub include_deleted: bool,
 }
 
 /// `userhub serve`.
@@ -310,6 +372,14 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::ApiKey(command) => api_key(&open(&database_url)?, command),
         Command::Attribute(command) => attribute(&open(&database_url)?, command),
         Command::User(command) => user(&open(&database_url)?, command),
+        Command::Import(args) => {
+            must_exist(&database_url)?;
+            import_users(&database_url, args)
+        }
+        Command::Export(args) => {
+            must_exist(&database_url)?;
+            export_users(&database_url, args)
+        }
     }
 }
 
@@ -324,6 +394,139 @@ fn must_exist(database_url: &str) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+fn import_users(database_url: &str, args: ImportArgs) -> Result<(), String> {
+    let config = Config::from_tunables(
+        DEFAULT_BIND.to_owned(),
+        database_url.to_owned(),
+        &args.tunables,
+    )?;
+    let store = open_store(&config)?;
+    let tenant = find_tenant(&store, &args.tenant)?;
+    let state = AppState::new(store, config)?;
+    let input: Box<dyn BufRead> = if args.file == "-" {
+        Box::new(BufReader::new(std::io::stdin().lock()))
+    } else {
+        let file = File::open(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
+        Box::new(BufReader::with_capacity(256 * 1024, file))
+    };
+    let mut report = match &args.report {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
+        )),
+        None => None,
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} lines  {per_sec}  {elapsed}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let options = import::ImportOptions {
+        tenant: tenant.id,
+        by: ActorRef::System,
+        on_conflict: match args.on_conflict {
+            ConflictArg::Fail => OnConflict::Fail,
+            ConflictArg::Skip => OnConflict::Skip,
+            ConflictArg::Update => OnConflict::Update,
+        },
+        dry_run: args.dry_run,
+        batch: args.batch,
+    };
+    let mut report_error = None;
+    let mut refused = 0u64;
+    let outcome = import::import(&state, options, input, |result| {
+        progress.inc(1);
+        if result.outcome != "refused" {
+            return;
+        }
+        refused += 1;
+        progress.set_message(format!("{refused} refused"));
+        if let Some(report) = &mut report {
+            for error in &result.errors {
+                let line = serde_json::json!({
+                    "line": result.line,
+                    "field": error.field,
+                    "code": error.code,
+                    "message": error.message,
+                });
+                let written = serde_json::to_writer(&mut *report, &line)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| report.write_all(b"\n"));
+                if let Err(e) = written {
+                    report_error.get_or_insert(e);
+                }
+            }
+        }
+    });
+    progress.finish_and_clear();
+    if let Some(report) = &mut report {
+        report
+            .flush()
+            .map_err(|e| format!("cannot write the report: {e}"))?;
+    }
+    if let Some(e) = report_error {
+        return Err(format!("cannot write the report: {e}"));
+    }
+    let summary = outcome.map_err(|e| {
+        format!(
+            "import stopped: {e} (finished batches are kept; run it again with --on-conflict skip)"
+        )
+    })?;
+    println!(
+        "{}{} lines: {} imported, {} updated, {} skipped, {} refused in {:.1} s ({:.0} users/s)",
+        if args.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        summary.lines,
+        summary.imported,
+        summary.updated,
+        summary.skipped,
+        summary.refused,
+        summary.elapsed.as_secs_f64(),
+        summary.per_second(),
+    );
+    Ok(())
+}
+
+fn export_users(database_url: &str, args: ExportArgs) -> Result<(), String> {
+    let config = Config {
+        database_url: database_url.to_owned(),
+        pool_size: 2,
+        ..Config::default()
+    };
+    let store = open_store(&config)?;
+    let tenant = find_tenant(&store, &args.tenant)?;
+    let state = AppState::new(store, config)?;
+    let written = match &args.file {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?;
+            import::export(
+                &state,
+                tenant.id,
+                args.include_deleted,
+                BufWriter::new(file),
+            )
+        }
+        None => import::export(
+            &state,
+            tenant.id,
+            args.include_deleted,
+            BufWriter::new(std::io::stdout().lock()),
+        ),
+    }
+    .map_err(|e| format!("export failed: {e}"))?;
+    if args.file.is_some() {
+        println!("exported {written} users of tenant {}", tenant.name);
+    }
+    Ok(())
 }
 
 fn open(database_url: &str) -> Result<Store, String> {

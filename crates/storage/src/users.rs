@@ -48,6 +48,8 @@ use crate::schema::{
 use crate::store::Store;
 use crate::{credentials, list};
 
+mod import;
+
 /// A `users` row as read.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]

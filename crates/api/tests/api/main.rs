@@ -20,6 +20,7 @@ mod cross_dialect;
 mod faults;
 mod identifiers;
 mod iklim;
+mod import;
 mod logs;
 mod memory;
 mod metrics;
