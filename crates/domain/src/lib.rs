@@ -67,6 +67,7 @@ pub mod authz;
 pub mod credentials;
 pub mod error;
 pub mod fields;
+pub mod group;
 pub mod history;
 pub mod password;
 pub mod ports;

@@ -30,6 +30,7 @@ mod codec;
 mod connection;
 mod credentials;
 mod error;
+mod groups;
 mod list;
 mod profile;
 mod schema;

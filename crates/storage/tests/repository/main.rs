@@ -22,6 +22,7 @@ mod concurrency;
 mod credentials;
 mod identifiers;
 mod listing;
+mod scim;
 mod store;
 mod support;
 mod tenants;
