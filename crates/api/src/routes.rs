@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::{blocks, cl2c, iklim, nevis};
+use crate::dialects::{blocks, cl2c, iklim, nevis, scim};
 use crate::health;
 use crate::toolkit::dialect::respond;
 use crate::toolkit::{BodySettings, ErrorReport, Failure, Mounted, RequestError, Service};
@@ -24,6 +24,7 @@ pub const DIALECTS: &[Mounted] = &[
     nevis::handlers::MOUNTED,
     cl2c::handlers::MOUNTED,
     blocks::handlers::MOUNTED,
+    scim::handlers::MOUNTED,
 ];
 
 #[derive(OpenApi)]

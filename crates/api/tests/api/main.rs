@@ -20,4 +20,5 @@ mod iklim;
 mod memory;
 mod modules;
 mod nevis;
+mod scim;
 mod service;
