@@ -7,6 +7,30 @@ use serde_json::{Value, json};
 
 use super::dto::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_COUNT, USER_SCHEMA, USERHUB_SCHEMA};
 
+/// Suggested locales (any BCP 47 tag is accepted).
+const LOCALES: [&str; 6] = ["en", "en-US", "en-GB", "de-CH", "fr-FR", "tr-TR"];
+/// Suggested time zones (any IANA name is accepted).
+const TIME_ZONES: [&str; 5] = [
+    "UTC",
+    "Europe/Zurich",
+    "Europe/Istanbul",
+    "America/New_York",
+    "Asia/Tokyo",
+];
+/// Suggested countries (any ISO 3166-1 alpha-2 code is accepted).
+const COUNTRIES: [&str; 5] = ["CH", "DE", "FR", "TR", "US"];
+
+/// `attribute` with suggested values (RFC 7643 `canonicalValues`): any
+/// valid value is accepted.
+fn suggest(attribute: Value, values: &[&str]) -> Value {
+    with(attribute, "canonicalValues", json!(values))
+}
+
+/// `attribute`, required.
+fn required(attribute: Value) -> Value {
+    with(attribute, "required", json!(true))
+}
+
 /// `/ServiceProviderConfig`.
 pub fn service_provider_config(base: &str) -> Value {
     json!({
@@ -145,7 +169,6 @@ pub fn schemas(base: &str) -> Vec<Value> {
             rw,
             "The user's name",
             vec![
-                attr("formatted", "string", "readOnly", "The name parts joined"),
                 attr("familyName", "string", rw, "Family name"),
                 attr("givenName", "string", rw, "Given name"),
                 attr("middleName", "string", rw, "Middle name"),
@@ -153,11 +176,11 @@ pub fn schemas(base: &str) -> Vec<Value> {
             ],
         ),
         attr("displayName", "string", "readOnly", "The name parts joined"),
-        complex(
+        required(complex(
             "emails",
             true,
             rw,
-            "One work e-mail address, unique per tenant",
+            "One work e-mail address, unique per tenant (every user has one)",
             vec![
                 with(
                     attr("value", "string", rw, "The address"),
@@ -171,7 +194,7 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 ),
                 attr("primary", "boolean", rw, "Always true"),
             ],
-        ),
+        )),
         complex(
             "phoneNumbers",
             true,
@@ -196,7 +219,10 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 attr("streetAddress", "string", rw, "Street"),
                 attr("locality", "string", rw, "City"),
                 attr("postalCode", "string", rw, "Postal code"),
-                attr("country", "string", rw, "ISO 3166-1 alpha-2"),
+                suggest(
+                    attr("country", "string", rw, "ISO 3166-1 alpha-2"),
+                    &COUNTRIES,
+                ),
                 with(
                     attr("type", "string", rw, "Always work"),
                     "canonicalValues",
@@ -205,9 +231,20 @@ pub fn schemas(base: &str) -> Vec<Value> {
                 attr("primary", "boolean", rw, "Always true"),
             ],
         ),
-        attr("preferredLanguage", "string", rw, "The same as locale"),
-        attr("locale", "string", rw, "BCP 47 language tag"),
-        attr("timezone", "string", rw, "IANA time zone"),
+        attr(
+            "preferredLanguage",
+            "string",
+            "readOnly",
+            "The same as locale (write locale)",
+        ),
+        suggest(
+            attr("locale", "string", rw, "BCP 47 language tag"),
+            &LOCALES,
+        ),
+        suggest(
+            attr("timezone", "string", rw, "IANA time zone"),
+            &TIME_ZONES,
+        ),
         attr("active", "boolean", rw, "false: INACTIVE"),
         with(
             with(
@@ -297,7 +334,6 @@ pub fn schemas(base: &str) -> Vec<Value> {
                     "required",
                     json!(true),
                 ),
-                attr("display", "string", "readOnly", "The user's userName"),
                 with(
                     attr("$ref", "reference", "immutable", "The user's URI"),
                     "referenceTypes",
@@ -313,7 +349,12 @@ pub fn schemas(base: &str) -> Vec<Value> {
     ];
     let enterprise = vec![attr("organization", "string", rw, "The user's company")];
     let userhub = vec![
-        attr("status", "string", rw, "ACTIVE, INACTIVE, EXPIRED, BLOCKED"),
+        attr(
+            "status",
+            "string",
+            "readOnly",
+            "ACTIVE, INACTIVE, EXPIRED, BLOCKED (write `active`)",
+        ),
         attr(
             "emailVerified",
             "boolean",

@@ -99,9 +99,6 @@ pub fn user_resource(user: &User, base: &str) -> Value {
             formatted.push(part.as_str());
         }
     }
-    if !formatted.is_empty() {
-        name.insert("formatted".into(), json!(formatted.join(" ")));
-    }
     let mut body = Map::new();
     let mut schemas = vec![json!(USER_SCHEMA)];
     body.insert("id".into(), json!(user.id.to_string()));
@@ -122,7 +119,7 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         phones.push(json!({"value": phone.as_str(), "type": "work", "primary": true}));
     }
     if let Some(fax) = &user.fax {
-        phones.push(json!({"value": fax.as_str(), "type": "fax"}));
+        phones.push(json!({"value": fax.as_str(), "type": "fax", "primary": false}));
     }
     if !phones.is_empty() {
         body.insert("phoneNumbers".into(), Value::Array(phones));
@@ -193,16 +190,23 @@ pub fn user_resource(user: &User, base: &str) -> Value {
         );
     }
     schemas.push(json!(USERHUB_SCHEMA));
-    body.insert(
-        USERHUB_SCHEMA.into(),
-        json!({
+    body.insert(USERHUB_SCHEMA.into(), {
+        let mut extension = json!({
             "status": user.status.as_str(),
             "emailVerified": user.account.email_verified,
             "phoneVerified": user.account.phone_verified,
-            "memberships": user.memberships,
-            "attributes": user.attributes,
-        }),
-    );
+        });
+        // Left out when empty, like every other attribute without a value.
+        if let Some(object) = extension.as_object_mut() {
+            if !user.memberships.is_empty() {
+                object.insert("memberships".into(), json!(user.memberships));
+            }
+            if !user.attributes.is_empty() {
+                object.insert("attributes".into(), json!(user.attributes));
+            }
+        }
+        extension
+    });
     body.insert(
         "meta".into(),
         json!({
@@ -226,7 +230,6 @@ pub fn group_resource(view: &GroupView, base: &str) -> Value {
         .map(|m| {
             json!({
                 "value": m.id.to_string(),
-                "display": m.username.as_str(),
                 "$ref": format!("{base}/Users/{}", m.id),
                 "type": "User",
             })
@@ -292,13 +295,14 @@ impl Projection {
         }
     }
 
-    /// `resource` with only the attributes asked for; `id`, `schemas` and
-    /// `meta` always stay (they are returned "always").
+    /// `resource` with only the attributes asked for; `id`, `schemas`,
+    /// `meta` and `userName` always stay (they are returned "always").
     pub fn apply(&self, mut resource: Value) -> Value {
         let Some(object) = resource.as_object_mut() else {
             return resource;
         };
-        const ALWAYS: [&str; 3] = ["id", "schemas", "meta"];
+        // Returned "always" (RFC 7643 §7; `userName` as our schema says).
+        const ALWAYS: [&str; 4] = ["id", "schemas", "meta", "userName"];
         let keys: Vec<String> = object.keys().cloned().collect();
         for key in keys {
             if ALWAYS.iter().any(|a| a.eq_ignore_ascii_case(&key)) {
@@ -871,8 +875,13 @@ impl Edit {
                     (Some(_), _) => {}
                 }
             }
-            ("locale" | "preferredlanguage", None) => {
-                c.locale = text_patch(value, label, errors, Locale::parse)
+            ("locale", None) => c.locale = text_patch(value, label, errors, Locale::parse),
+            // Rendered from the locale; read as the locale only when the
+            // request gives no locale.
+            ("preferredlanguage", None) => {
+                if c.locale.is_leave() {
+                    c.locale = text_patch(value, label, errors, Locale::parse)
+                }
             }
             ("timezone", None) => {
                 c.time_zone = text_patch(value, "timezone", errors, TimeZone::parse)
@@ -972,13 +981,8 @@ impl Edit {
                     ("phoneverified", Some(v)) => {
                         c.account.phone_verified = bool_of(v, label, errors)
                     }
-                    ("status", Some(v)) => {
-                        if let Some(s) = string_of(v, label, errors) {
-                            c.status = errors.check(label, Status::parse(s));
-                        }
-                    }
-                    // Memberships are a Group's members; attributes are
-                    // read-only here.
+                    // The status (write `active`), memberships (a Group's
+                    // members) and attributes are read-only here.
                     _ => {}
                 }
             }
@@ -1542,7 +1546,7 @@ pub struct ScimGroup {
     /// The identity provider's id, unique per tenant.
     #[schema(rename = "externalId")]
     external_id: Option<String>,
-    /// `[{"value": "<user id>", "display": "<userName>"}]`.
+    /// `[{"value": "<user id>", "$ref": "<user URI>", "type": "User"}]`.
     #[schema(value_type = Option<Vec<Object>>)]
     members: Option<String>,
     /// `resourceType`, `created`, `lastModified`, `location`, `version`.

@@ -576,6 +576,25 @@ pub async fn delete_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Search every resource type at once: not supported (501, which RFC 7644
+/// §3.12 gives for an operation a service provider does not support);
+/// search `/Users/.search` or `/Groups/.search`.
+#[utoipa::path(
+    tag = "scim-discovery",
+    responses((status = 501, description = "Not supported: search /Users/.search or /Groups/.search", body = ScimError)),
+)]
+#[post("/scim/v2/.search")]
+pub async fn search_all() -> HttpResponse {
+    scim_json(
+        StatusCode::NOT_IMPLEMENTED,
+        serde_json::json!({
+            "schemas": [super::ERROR_SCHEMA],
+            "status": "501",
+            "detail": "searching several resource types at once is not supported: search /Users/.search or /Groups/.search",
+        }),
+    )
+}
+
 // ---- discovery ----
 
 /// What this service supports (RFC 7643 §5).
@@ -670,6 +689,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(replace_group)
         .service(patch_group)
         .service(delete_group)
+        .service(search_all)
         .service(service_provider_config)
         .service(resource_types)
         .service(resource_type)
@@ -692,7 +712,7 @@ const ERRORS: ErrorResponses = ErrorResponses {
     paths(
         create_user, get_user, list_users, search_users, replace_user, patch_user, delete_user,
         create_group, get_group, list_groups, search_groups, replace_group, patch_group, delete_group,
-        service_provider_config, resource_types, resource_type, list_schemas, get_schema,
+        search_all, service_provider_config, resource_types, resource_type, list_schemas, get_schema,
     ),
     components(schemas(ScimError, dto::ScimUser, dto::ScimGroup, dto::ScimList, dto::ScimPatch, dto::ScimSearch)),
     tags(
