@@ -713,6 +713,44 @@ fn probes<'a>(app: &'a TestApp, tenant: &'a str, key: &'a str) -> Vec<Probe<'a>>
             }),
         );
     }
+    // SCIM.
+    add(
+        "SCIM GET",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| bearer(app, Method::GET, &format!("{SCIM_USERS}/{id}"), key)),
+    );
+    add(
+        "SCIM DELETE",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| bearer(app, Method::DELETE, &format!("{SCIM_USERS}/{id}"), key)),
+    );
+    add(
+        "SCIM PUT",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| {
+            bearer(app, Method::PUT, &format!("{SCIM_USERS}/{id}"), key).json(&json!({
+                "userName": "mallory", "emails": [{"value": "mallory@example.com"}],
+                "active": true
+            }))
+        }),
+    );
+    for operation in [
+        json!({"op": "replace", "value": {"active": false}}),
+        json!({"op": "Replace", "path": "name.givenName", "value": "Mallory"}),
+        json!({"op": "add", "path": "roles", "value": [{"value": "ADMIN"}]}),
+        json!({"op": "replace", "path": "externalId", "value": "evil"}),
+    ] {
+        add(
+            &format!("SCIM PATCH {operation}"),
+            StatusCode::NOT_FOUND,
+            Box::new(move |id| {
+                bearer(app, Method::PATCH, &format!("{SCIM_USERS}/{id}"), key).json(&json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [operation.clone()]
+                }))
+            }),
+        );
+    }
     probes
 }
 
