@@ -490,6 +490,11 @@ pub struct UserChanges {
     /// [`add_memberships`](Self::add_memberships); naming one the user is
     /// not a member of changes nothing.
     pub remove_memberships: BTreeSet<OrganizationId>,
+    /// Roles to add, after [`roles`](Self::roles) (SCIM's `add` to a
+    /// multi-valued attribute).
+    pub add_roles: BTreeSet<Role>,
+    /// Roles to remove, after [`add_roles`](Self::add_roles).
+    pub remove_roles: BTreeSet<Role>,
 }
 
 impl UserChanges {
@@ -557,6 +562,8 @@ impl User {
         changes.phone.apply_to(&mut next.phone);
         changes.fax.apply_to(&mut next.fax);
         set_if(&changes.roles, &mut next.roles);
+        next.roles.extend(changes.add_roles.iter().copied());
+        next.roles.retain(|r| !changes.remove_roles.contains(r));
         set_if(&changes.status, &mut next.status);
 
         let account = &changes.account;

@@ -334,6 +334,27 @@ async fn entra_id_provisions_a_user(backend: Backend) {
     assert_eq!(user["active"], true);
     assert!(user["name"].get("givenName").is_none(), "{user}");
 
+    // `add` to roles adds; `remove` with a value filter removes that one.
+    let (status, user) = patch(
+        &app,
+        &path,
+        ops(json!([{"op": "add", "path": "roles", "value": [{"value": "POWER_USER"}]}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(
+        user["roles"],
+        json!([{"value": "STANDARD_USER"}, {"value": "POWER_USER"}])
+    );
+    let (status, user) = patch(
+        &app,
+        &path,
+        ops(json!([{"op": "remove", "path": "roles[value eq \"STANDARD_USER\"]"}])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["roles"], json!([{"value": "POWER_USER"}]));
+
     // Bad operations: SCIM error types.
     for (body, scim_type) in [
         (

@@ -598,6 +598,9 @@ struct Edit {
     /// Whether unknown attributes are errors (PATCH paths) or ignored
     /// (whole resources, which clients send back with read-only parts).
     strict: bool,
+    /// Whether the operation is a PATCH `add` (which adds to a
+    /// multi-valued attribute rather than replacing it).
+    adding: bool,
 }
 
 fn string_of<'a>(value: &'a Value, path: &str, errors: &mut ValidationErrors) -> Option<&'a str> {
@@ -913,6 +916,15 @@ impl Edit {
                 if sub.is_some() && sub != Some("value") {
                     return;
                 }
+                // `remove` with `roles[value eq "X"]`: that role only.
+                if value.is_none()
+                    && let Some(name) = &path.value_eq
+                {
+                    if let Some(role) = errors.check("roles", Role::parse(name)) {
+                        c.remove_roles.insert(role);
+                    }
+                    return;
+                }
                 let mut roles = BTreeSet::new();
                 let items: Vec<&Value> = match value {
                     None | Some(Value::Null) => Vec::new(),
@@ -928,7 +940,11 @@ impl Edit {
                         roles.insert(role);
                     }
                 }
-                c.roles = Some(roles);
+                if self.adding {
+                    c.add_roles.extend(roles);
+                } else {
+                    c.roles = Some(roles);
+                }
             }
             ("groups", _) => errors.push(error(
                 "mutability",
@@ -1232,6 +1248,7 @@ pub fn patch_user_command(
     let ops = operations(&body)?;
     let mut edit = Edit::new(true);
     for (op, path, value) in ops {
+        edit.adding = matches!(op, Op::Add);
         match path {
             // Okta's and Entra's path-less replace: every key of the value
             // (possibly dotted, or URN-prefixed) is a path of its own.
@@ -1653,6 +1670,32 @@ mod tests {
         assert!(
             matches!(command.changes.account.company, Patch::Set(ref c) if c.as_str() == "ACME")
         );
+    }
+
+    #[test]
+    fn roles_are_added_removed_or_replaced() {
+        let body = json!({"Operations": [
+            {"op": "add", "path": "roles", "value": [{"value": "ADMIN"}]},
+            {"op": "remove", "path": "roles[value eq \"GUEST\"]"}
+        ]});
+        let command = patch_user_command(
+            Ok(UserId::new_random()),
+            None,
+            body.as_object().unwrap().clone(),
+        )
+        .unwrap();
+        assert!(command.errors.is_empty(), "{:?}", command.errors);
+        assert_eq!(command.changes.roles, None);
+        assert_eq!(command.changes.add_roles, BTreeSet::from([Role::Admin]));
+        assert_eq!(command.changes.remove_roles, BTreeSet::from([Role::Guest]));
+        let body = json!({"Operations": [{"op": "replace", "path": "roles", "value": [{"value": "GUEST"}]}]});
+        let command = patch_user_command(
+            Ok(UserId::new_random()),
+            None,
+            body.as_object().unwrap().clone(),
+        )
+        .unwrap();
+        assert_eq!(command.changes.roles, Some(BTreeSet::from([Role::Guest])));
     }
 
     #[test]
