@@ -69,6 +69,7 @@ pub mod credentials;
 pub mod error;
 pub mod feed;
 pub mod fields;
+pub mod group;
 pub mod hash_format;
 pub mod history;
 pub mod import;

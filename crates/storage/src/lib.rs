@@ -31,6 +31,7 @@ mod connection;
 mod credentials;
 mod error;
 mod feed;
+mod groups;
 mod list;
 mod profile;
 mod schema;

@@ -27,5 +27,6 @@ mod metrics;
 mod modules;
 mod nevis;
 mod nodes;
+mod scim;
 mod service;
 mod timeouts;

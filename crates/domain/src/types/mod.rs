@@ -43,8 +43,8 @@ pub use membership::{
 pub use mfa::MfaSettings;
 pub use phone::PhoneNumber;
 pub use text::{
-    AddressLine, AttributeValue, AuthLocation, Company, Industry, Location, MembershipRole,
-    OrganizationId, Permission, PersonName, PictureId, PictureUrl, Platform, Remarks, Tag, Title,
-    WalletAddress,
+    AddressLine, AttributeValue, AuthLocation, Company, ExternalId, GroupName, Industry, Location,
+    MembershipRole, OrganizationId, Permission, PersonName, PictureId, PictureUrl, Platform,
+    Remarks, Tag, Title, WalletAddress,
 };
 pub use timezone::TimeZone;
