@@ -593,7 +593,7 @@ impl ListParams {
 struct Edit {
     changes: UserChanges,
     password: Option<PlainPassword>,
-    /// Set by a whole `emails` or `userName` value (for a create).
+    /// Every problem found, at its SCIM path.
     errors: ValidationErrors,
     /// Whether unknown attributes are errors (PATCH paths) or ignored
     /// (whole resources, which clients send back with read-only parts).
