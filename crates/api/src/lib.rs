@@ -20,6 +20,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dialects;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hasher;
 pub mod health;
 pub mod request_id;
