@@ -24,6 +24,8 @@ pub mod cli;
 pub mod config;
 pub mod dialects;
 pub mod foreign_hash;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hasher;
 pub mod health;
 pub mod import;

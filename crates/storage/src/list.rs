@@ -31,7 +31,7 @@ type Boxed<'a, ST> = users::BoxedQuery<'a, MultiBackend, ST>;
 
 /// Where a cursor page starts: after the user with this sort value and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Position {
+pub(crate) struct Position {
     value: SortValue,
     id: String,
 }
@@ -527,7 +527,7 @@ fn encode_cursor(sort: Sort, last: &userhub_domain::User) -> Cursor {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn decode_cursor(cursor: &Cursor, sort: Sort) -> Result<Position, ListUsersError> {
+pub(crate) fn decode_cursor(cursor: &Cursor, sort: Sort) -> Result<Position, ListUsersError> {
     let invalid = || ListUsersError::InvalidCursor;
     let hex = cursor.as_token().strip_prefix('1').ok_or_else(invalid)?;
     // Bounds the work a client can ask for: a key is at most a few hundred bytes.
