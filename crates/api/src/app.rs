@@ -17,11 +17,12 @@ use crate::config::Config;
 use crate::request_id;
 use crate::routes::{self, Routes};
 use crate::state::AppState;
-use crate::toolkit::BodySettings;
+use crate::toolkit::{BodySettings, ClientAddr};
 
 /// The access log line: no headers (they carry credentials), the request
-/// id to find the error log lines of the same request.
-const ACCESS_LOG: &str = "%a \"%r\" %s %b %Dms id=%{x-request-id}o";
+/// id to find the error log lines of the same request. The client is the
+/// peer, or behind a trusted proxy the address it forwarded.
+const ACCESS_LOG: &str = "%{client}xi \"%r\" %s %b %Dms id=%{x-request-id}o";
 
 /// The HTTP server for `state` on `listener`, not yet started (await it to run).
 /// It stops gracefully on SIGTERM and Ctrl-C, finishing requests in flight
@@ -39,7 +40,13 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         App::new()
             .app_data(state.clone())
             .wrap(from_fn(request_id::middleware))
-            .wrap(Logger::new(ACCESS_LOG))
+            .wrap(
+                Logger::new(ACCESS_LOG).custom_request_replace("client", |req| {
+                    ClientAddr::of(req.request())
+                        .text()
+                        .unwrap_or_else(|| "-".to_owned())
+                }),
+            )
             .configure(|cfg| routes::configure(cfg, body, routes.clone()))
             .default_service(web::to(routes::fallback))
     })
