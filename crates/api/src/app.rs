@@ -23,7 +23,9 @@ use crate::toolkit::BodySettings;
 /// id to find the error log lines of the same request.
 const ACCESS_LOG: &str = "%a \"%r\" %s %b %Dms id=%{x-request-id}o";
 
-/// The HTTP server for `state` on `listener`, not yet started (await it to run).
+/// The HTTP server for `state` on `listener`, not yet started (await it to
+/// run), and the webhook worker beside it. Call it on the actix runtime
+/// that will run the server.
 /// It stops gracefully on SIGTERM and Ctrl-C, finishing requests in flight
 /// for up to the configured shutdown timeout.
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
@@ -34,6 +36,8 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
     let workers = state.config.workers;
     let shutdown = state.config.shutdown_timeout.as_secs();
     let routes = web::Data::new(Routes::new().map_err(std::io::Error::other)?);
+    // The webhook worker lives as long as the runtime the server runs on.
+    actix_web::rt::spawn(crate::dialects::admin::delivery::run(state.clone()));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()

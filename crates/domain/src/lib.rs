@@ -79,6 +79,7 @@ pub mod service;
 pub mod tenant;
 pub mod types;
 pub mod user;
+pub mod webhook;
 
 pub use error::{
     DomainError, Field, FieldError, StorageError, UniqueField, ValidationErrors, ValueError,

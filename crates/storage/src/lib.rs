@@ -37,6 +37,7 @@ mod schema;
 mod store;
 mod tenants;
 mod users;
+mod webhooks;
 
 pub use error::{MigrateError, OpenError};
 pub use store::{Backend, Store, StoreOptions};

@@ -22,3 +22,4 @@ mod memory;
 mod modules;
 mod nevis;
 mod service;
+mod webhooks;
