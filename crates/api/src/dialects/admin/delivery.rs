@@ -251,10 +251,16 @@ async fn send(
     Ok(response.status().as_u16())
 }
 
-/// A reqwest error's text without the URL (which may carry a token in its
-/// query string).
+/// A reqwest error's text with its causes (a refused connection, a TLS
+/// failure), without the URL (which may carry a token in its query string).
 fn without_url(error: &reqwest::Error) -> String {
-    let text = error.to_string();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
     match error.url() {
         Some(url) => text.replace(url.as_str(), "<url>"),
         None => text,
