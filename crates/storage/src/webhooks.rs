@@ -253,8 +253,7 @@ impl WebhookRepository for Store {
     ) -> Result<Option<Webhook>, StorageError> {
         const OP: &str = "claim webhook";
         let now = micros(now);
-        let mut conn = self.conn(OP)?;
-        let result = write_tx::<_, std::convert::Infallible>(&mut conn, |conn| {
+        let due = || {
             let mut query = webhooks::table
                 .filter(webhooks::state.eq(WebhookState::Active.as_str()))
                 .filter(webhooks::next_attempt_at.le(now))
@@ -269,6 +268,21 @@ impl WebhookRepository for Store {
             for id in skip {
                 query = query.filter(webhooks::id.ne(id.to_string()));
             }
+            query
+        };
+        let mut conn = self.conn(OP)?;
+        // A plain read first: most looks find nothing due, and then take no
+        // write lock (on SQLite, the whole database's).
+        let any: Option<String> = due()
+            .limit(1)
+            .first(&mut *conn)
+            .optional()
+            .map_err(|e| failure(OP, &e))?;
+        if any.is_none() {
+            return Ok(None);
+        }
+        let result = write_tx::<_, std::convert::Infallible>(&mut conn, |conn| {
+            let query = due();
             let id: Option<String> = match conn {
                 AnyConnection::Postgresql(pg) => {
                     // Locking clauses cannot be boxed: the same question in
