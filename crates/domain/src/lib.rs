@@ -83,6 +83,7 @@ pub mod tenant;
 pub mod throttle;
 pub mod types;
 pub mod user;
+pub mod webhook;
 
 pub use error::{
     DomainError, Field, FieldError, StorageError, UniqueField, ValidationErrors, ValueError,

@@ -40,6 +40,7 @@ mod store;
 mod tenants;
 mod throttle;
 mod users;
+mod webhooks;
 
 pub use error::{MigrateError, OpenError};
 

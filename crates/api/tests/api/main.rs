@@ -30,3 +30,4 @@ mod nodes;
 mod scim;
 mod service;
 mod timeouts;
+mod webhooks;
