@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use userhub_domain::credentials::ApiKey;
 use userhub_domain::repository::{
     ApiKeyRepository, AttributeRepository, CreateTenantError, DefineAttributeError,
@@ -27,10 +27,11 @@ use crate::state::now;
 
 /// userhub: one user store, served in several vendors' API dialects.
 #[derive(Debug, Parser)]
-#[command(name = "userhub", version, about, long_about = None)]
+#[command(name = "userhub", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// The database: postgres://USER@HOST/DB or sqlite://PATH (its folder is created).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, value_name = "URL")]
+    /// (`--help` does not show the variable's value: it may hold a password.)
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL, global = true, value_name = "URL")]
     pub database_url: String,
 
     /// How log lines are written: text, or one JSON object a line.
@@ -50,13 +51,13 @@ pub enum Command {
     /// Apply pending database migrations.
     Migrate,
     /// Create and list tenants.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Tenant(TenantCommand),
     /// Create, list and revoke API keys.
-    #[command(subcommand, name = "api-key")]
+    #[command(subcommand, name = "api-key", arg_required_else_help = true)]
     ApiKey(ApiKeyCommand),
     /// Declare a tenant's custom user attributes.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true)]
     Attribute(AttributeCommand),
 }
 
@@ -79,8 +80,12 @@ pub enum TenantCommand {
         /// The tenant's name.
         name: String,
     },
-    /// List the tenants.
-    List,
+    /// List the tenants (a table, or JSON with --json).
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `userhub api-key ...`.
@@ -99,11 +104,14 @@ pub enum ApiKeyCommand {
         #[arg(long, value_name = "TEXT")]
         label: Option<String>,
     },
-    /// List a tenant's API keys (never the keys themselves).
+    /// List a tenant's API keys, never the keys themselves (a table, or JSON with --json).
     List {
         /// The tenant (name or id).
         #[arg(long, value_name = "NAME")]
         tenant: String,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Revoke an API key: it authenticates nothing from now on.
     Revoke {
@@ -146,22 +154,100 @@ pub fn main() -> ExitCode {
 }
 
 fn usage_error(error: &clap::Error) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = error.print();
             ExitCode::SUCCESS
         }
+        // `userhub` alone, or `userhub tenant`: that command's help. (With
+        // DATABASE_URL set clap counts an argument as given, so it reports
+        // a missing subcommand instead of showing the help itself.)
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let mut command = reached(&args).0;
+            eprint!("{}", command.render_help());
+            ExitCode::from(2)
+        }
         _ => {
-            let rendered = error.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("error: invalid command line")
-                .trim();
-            eprintln!("{line} (see `userhub --help`)");
+            if let Some(line) = bad_environment_value(error, &args) {
+                eprintln!("{line}");
+            } else {
+                eprint!("{}", with_help_hint(&error.render().to_string(), &args));
+            }
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's message, its closing hint naming the help of the subcommand the
+/// command line reached (`userhub api-key create --help`), not the top's.
+fn with_help_hint(rendered: &str, args: &[String]) -> String {
+    let path = subcommand_path(args);
+    rendered.replace(
+        "For more information, try '--help'.",
+        &format!("For more information, try '{path} --help'."),
+    )
+}
+
+/// `userhub` and the subcommands `args` name, as far as they are known.
+fn subcommand_path(args: &[String]) -> String {
+    reached(args).1.join(" ")
+}
+
+/// The deepest subcommand `args` name, and the names leading to it.
+fn reached(args: &[String]) -> (clap::Command, Vec<String>) {
+    let mut command = Cli::command();
+    command.build();
+    let mut path = vec!["userhub".to_owned()];
+    for arg in args.iter().filter(|a| !a.starts_with('-')) {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        command = sub;
+    }
+    (command, path)
+}
+
+/// A value clap refused that came from an environment variable, not the
+/// command line: one line naming the variable (the promise of
+/// `docs/operations.md`: a bad setting stops the service with one line).
+fn bad_environment_value(error: &clap::Error, args: &[String]) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+    let given = args
+        .iter()
+        .any(|a| a == &format!("--{long}") || a.starts_with(&format!("--{long}=")));
+    if given {
+        return None;
+    }
+    let env = find_env(&Cli::command(), long)?;
+    let rendered = error.render().to_string();
+    let first = rendered.lines().find(|l| !l.trim().is_empty())?.trim();
+    Some(format!("{first} (from the environment variable {env})"))
+}
+
+/// The environment variable of the option `--long`, in any subcommand.
+fn find_env(command: &clap::Command, long: &str) -> Option<String> {
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+        .map(|env| env.to_string_lossy().into_owned())
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| find_env(sub, long))
+        })
 }
 
 /// `serve` logs at info by default; the other commands stay quiet so that a
@@ -173,6 +259,9 @@ fn init_logging(serving: bool, format: LogFormat) {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<(), String> {
     let database_url = cli.database_url;
+    if !matches!(cli.command, Command::Serve(_) | Command::Migrate) {
+        must_exist(&database_url)?;
+    }
     match cli.command {
         Command::Serve(args) => {
             let config = Config::from_tunables(args.bind, database_url, &args.tunables)?;
@@ -186,6 +275,19 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(command) => tenant(&open(&database_url)?, command),
         Command::ApiKey(command) => api_key(&open(&database_url)?, command),
         Command::Attribute(command) => attribute(&open(&database_url)?, command),
+    }
+}
+
+/// An administrator's command on a SQLite file that does not exist is a
+/// mistake (a typo in the path), not a wish for an empty database: only
+/// `serve` and `migrate` create one.
+fn must_exist(database_url: &str) -> Result<(), String> {
+    match userhub_storage::sqlite_file(database_url) {
+        Some(path) if !path.exists() => Err(format!(
+            "no database at {}: check --database-url (or DATABASE_URL), or create it with `userhub migrate`",
+            path.display()
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -223,12 +325,30 @@ fn tenant(store: &Store, command: TenantCommand) -> Result<(), String> {
             println!("created tenant {} ({})", tenant.name, tenant.id);
             Ok(())
         }
-        TenantCommand::List => {
+        TenantCommand::List { json } => {
             let tenants = store.list_tenants().map_err(|e| e.to_string())?;
-            println!("{:<36}  {:<24}  CREATED", "ID", "NAME");
-            for t in tenants {
-                println!("{:<36}  {:<24}  {}", t.id, t.name, t.created_at.date());
+            if json {
+                let rows: Vec<serde_json::Value> = tenants
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id.to_string(),
+                            "name": t.name.to_string(),
+                            "createdAt": rfc3339(t.created_at),
+                        })
+                    })
+                    .collect();
+                return print_json(&rows);
             }
+            let mut table = table(&["ID", "NAME", "CREATED"]);
+            for t in tenants {
+                table.add_row(vec![
+                    t.id.to_string(),
+                    t.name.to_string(),
+                    t.created_at.date().to_string(),
+                ]);
+            }
+            println!("{table}");
             Ok(())
         }
     }
@@ -273,26 +393,51 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
             println!("{}", secret.expose());
             Ok(())
         }
-        ApiKeyCommand::List { tenant } => {
+        ApiKeyCommand::List { tenant, json } => {
             let tenant = find_tenant(store, &tenant)?;
             let keys = store.list_api_keys(tenant.id).map_err(|e| e.to_string())?;
-            println!(
-                "{:<36}  {:<16}  {:<8}  {:<10}  {:<10}  {:<28}  LABEL",
-                "ID", "PREFIX", "STATE", "CREATED", "LAST USED", "ROLES"
-            );
-            for k in keys {
-                println!(
-                    "{:<36}  {:<16}  {:<8}  {:<10}  {:<10}  {:<28}  {}",
-                    k.id,
-                    format!("{}{}", secrets::API_KEY_MARK, k.prefix),
-                    if k.is_active() { "active" } else { "revoked" },
-                    k.created_at.date(),
+            let state = |k: &ApiKey| if k.is_active() { "active" } else { "revoked" };
+            let prefix = |k: &ApiKey| format!("{}{}", secrets::API_KEY_MARK, k.prefix);
+            if json {
+                let rows: Vec<serde_json::Value> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "id": k.id.to_string(),
+                            "prefix": prefix(k),
+                            "state": state(k),
+                            "roles": k.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                            "label": k.label,
+                            "createdAt": rfc3339(k.created_at),
+                            "lastUsedAt": k.last_used_at.map(rfc3339),
+                            "revokedAt": k.revoked_at.map(rfc3339),
+                        })
+                    })
+                    .collect();
+                return print_json(&rows);
+            }
+            let mut table = table(&[
+                "ID",
+                "PREFIX",
+                "STATE",
+                "CREATED",
+                "LAST USED",
+                "ROLES",
+                "LABEL",
+            ]);
+            for k in &keys {
+                table.add_row(vec![
+                    k.id.to_string(),
+                    prefix(k),
+                    state(k).to_owned(),
+                    k.created_at.date().to_string(),
                     k.last_used_at
                         .map_or("-".to_owned(), |t| t.date().to_string()),
                     role_list(&k.roles),
-                    k.label.as_deref().unwrap_or("")
-                );
+                    k.label.clone().unwrap_or_default(),
+                ]);
             }
+            println!("{table}");
             Ok(())
         }
         ApiKeyCommand::Revoke { id } => {
@@ -306,6 +451,28 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A table with `header`, aligned in columns, without borders (so that
+/// `awk '{print $1}'` and friends still work on it).
+fn table(header: &[&str]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+        .set_header(header.iter().copied());
+    table
+}
+
+fn print_json(rows: &[serde_json::Value]) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn role_list(roles: &BTreeSet<Role>) -> String {
@@ -358,7 +525,6 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_well_formed() {

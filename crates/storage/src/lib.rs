@@ -38,4 +38,4 @@ mod tenants;
 mod users;
 
 pub use error::{MigrateError, OpenError};
-pub use store::{Backend, PoolState, Store, StoreOptions};
+pub use store::{Backend, PoolState, Store, StoreOptions, sqlite_file};

@@ -287,6 +287,17 @@ impl Store {
     }
 }
 
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; `None` for
+/// any other URL. For callers that must not create a database by opening
+/// it (an administrator's command given a mistyped path).
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let url = url.trim();
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    sqlite_path(path).ok()
+}
+
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     applied.into_iter().map(|v| v.to_string()).collect()
 }

@@ -4,7 +4,7 @@
 use std::process::Output;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, answer, spawn_app};
@@ -118,13 +118,11 @@ async fn every_failure_is_one_line(backend: Backend) {
             &["api-key", "create", "--tenant", "acme", "--role", "ROOT"][..],
             1,
         ),
-        (&["api-key", "create", "--tenant", "acme"][..], 2),
         (&["api-key", "revoke", "not-an-id"][..], 1),
         (
             &["api-key", "revoke", "00000000-0000-0000-0000-000000000000"][..],
             1,
         ),
-        (&["frobnicate"][..], 2),
     ] {
         let output = userhub(&app, args).await;
         assert_eq!(output.status.code(), Some(code), "{args:?}: {output:?}");
@@ -160,5 +158,176 @@ async fn every_failure_is_one_line(backend: Backend) {
 both_backends!(
     tenants,
     api_keys_made_by_the_cli_work,
-    every_failure_is_one_line
+    every_failure_is_one_line,
+    lists_are_tables_or_json
 );
+
+fn run_binary(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_userhub"));
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("DATABASE_URL");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// A command line clap refuses gets clap's whole message, its hint naming
+/// the help of the subcommand reached; `userhub` alone, or a command group
+/// alone, prints that command's help.
+#[test]
+fn usage_errors_say_everything() {
+    let missing = run_binary(&["api-key", "create", "--tenant", "acme"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    let text = stderr(&missing);
+    assert!(
+        text.contains("the following required arguments were not provided"),
+        "{text}"
+    );
+    assert!(text.contains("--role <ROLE>"), "{text}");
+    assert!(text.contains("'userhub api-key create --help'"), "{text}");
+
+    let unknown = run_binary(&["frobnicate"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let text = stderr(&unknown);
+    assert!(
+        text.contains("unrecognized subcommand 'frobnicate'"),
+        "{text}"
+    );
+    assert!(text.contains("'userhub --help'"), "{text}");
+
+    for (args, env) in [
+        (&[][..], &[][..]),
+        (&[][..], &[("DATABASE_URL", "sqlite://x.db")][..]),
+    ] {
+        let alone = run_binary(args, env);
+        assert_eq!(alone.status.code(), Some(2));
+        let text = stderr(&alone);
+        assert!(
+            text.contains("Commands:") && text.contains("api-key"),
+            "{text}"
+        );
+    }
+    let group = run_binary(&["tenant"], &[("DATABASE_URL", "sqlite://x.db")]);
+    let text = stderr(&group);
+    assert!(text.contains("Usage: userhub tenant"), "{text}");
+    assert!(text.contains("create") && text.contains("list"), "{text}");
+
+    // The help never shows DATABASE_URL's value (it may hold a password).
+    let help = run_binary(
+        &["--help"],
+        &[("DATABASE_URL", "postgres://u:hunter2@db/x")],
+    );
+    assert!(help.status.success());
+    assert!(!String::from_utf8(help.stdout).unwrap().contains("hunter2"));
+}
+
+/// A bad value in a `USERHUB_*` variable stops the command with one line
+/// naming the variable; the same value given as a flag gets clap's message.
+#[test]
+fn a_bad_environment_value_is_one_line_naming_it() {
+    for (name, value) in [
+        ("USERHUB_POOL_SIZE", "many"),
+        ("USERHUB_LOG_FORMAT", "xml"),
+        ("USERHUB_HASH_QUEUE_WAIT_MS", "-1"),
+    ] {
+        let output = run_binary(&["serve", "--bind", "127.0.0.1:0"], &[(name, value)]);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "{name}: {text}");
+        assert!(text.contains(name) && text.contains(value), "{text}");
+    }
+}
+
+/// Only `serve` and `migrate` create a SQLite database that does not
+/// exist: for any other command a missing file is a mistyped path.
+#[test]
+fn a_missing_sqlite_file_is_an_error_except_to_create_it() {
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("typo.db");
+    let url = format!("sqlite://{}", file.display());
+    for args in [
+        &["tenant", "list"][..],
+        &["tenant", "create", "acme"][..],
+        &["api-key", "list", "--tenant", "acme"][..],
+        &["attribute", "define", "--tenant", "acme", "costCenter"][..],
+    ] {
+        let output = run_binary(args, &[("DATABASE_URL", &url)]);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(
+            text.contains("no database at") && text.contains("typo.db"),
+            "{text}"
+        );
+        assert!(!file.exists(), "{args:?} created the file");
+    }
+    let migrated = run_binary(&["migrate", "--database-url", &url], &[]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(file.exists());
+    let listed = run_binary(&["tenant", "list", "--database-url", &url], &[]);
+    assert!(listed.status.success(), "{listed:?}");
+}
+
+/// `tenant list` and `api-key list`: aligned tables, or JSON with --json.
+async fn lists_are_tables_or_json(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let created = userhub(
+        &app,
+        &[
+            "api-key", "create", "--tenant", "acme", "--role", "API_USER", "--label", "a note",
+        ],
+    )
+    .await;
+    assert!(created.status.success(), "{created:?}");
+    let key = stdout(&created).lines().last().unwrap().to_owned();
+
+    let table = stdout(&userhub(&app, &["tenant", "list"]).await);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].contains("ID") && lines[0].contains("NAME"),
+        "{table}"
+    );
+    let column = |line: &str, word: &str| line.find(word);
+    assert_eq!(
+        column(lines[0], "NAME"),
+        column(lines[1], "acme"),
+        "{table}"
+    );
+
+    let tenants: Value =
+        serde_json::from_str(&stdout(&userhub(&app, &["tenant", "list", "--json"]).await)).unwrap();
+    assert_eq!(tenants[0]["name"], "acme");
+    assert_eq!(tenants[0]["id"], app.tenant.id.to_string());
+
+    let keys_table = stdout(&userhub(&app, &["api-key", "list", "--tenant", "acme"]).await);
+    assert!(!keys_table.contains(&key));
+    let header = keys_table.lines().next().unwrap();
+    let row = keys_table.lines().find(|l| l.contains("a note")).unwrap();
+    assert_eq!(
+        column(header, "STATE"),
+        column(row, "active"),
+        "{keys_table}"
+    );
+
+    let listed = userhub(&app, &["api-key", "list", "--tenant", "acme", "--json"]).await;
+    assert!(!stdout(&listed).contains(&key));
+    let keys: Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    let noted = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["label"] == "a note")
+        .unwrap();
+    assert_eq!(noted["state"], "active");
+    assert_eq!(noted["roles"], json!(["API_USER"]));
+    assert!(key.starts_with(noted["prefix"].as_str().unwrap()));
+}
