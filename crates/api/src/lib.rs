@@ -22,6 +22,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dialects;
+pub mod docs_page;
 pub mod hasher;
 pub mod health;
 pub mod logging;

@@ -14,6 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
 use crate::dialects::{blocks, cl2c, iklim, nevis};
+use crate::docs_page;
 use crate::health;
 use crate::toolkit::Dialect;
 use crate::toolkit::dialect::respond;
@@ -165,6 +166,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, body: BodySettings, routes: web::
     for dialect in DIALECTS {
         (dialect.configure)(cfg);
     }
+    docs_page::configure(cfg, DIALECTS.iter().map(|d| d.name));
 }
 
 #[cfg(test)]

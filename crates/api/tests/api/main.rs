@@ -15,6 +15,7 @@ mod blocks;
 mod cl2c;
 mod cli;
 mod cross_dialect;
+mod docs_page;
 mod identifiers;
 mod iklim;
 mod logs;
