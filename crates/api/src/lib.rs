@@ -5,12 +5,13 @@
 //! The modules form layers, each using only those below it:
 //!
 //! - leaves: [`config`], [`request_id`], [`secrets`], [`hasher`] (argon2 on
-//!   its own bounded threads), [`throttle`], [`metrics`], and [`state`] (what every request
-//!   reaches: store, hasher, throttle, settings);
+//!   its own bounded threads), [`throttle`], [`metrics`], [`logging`], and
+//!   [`state`] (what every request reaches: store, hasher, throttle,
+//!   settings, metrics);
 //! - [`toolkit`]: what every dialect shares (the field reader, extractors,
 //!   the one-trip pipeline, the neutral error report and its rendering);
 //! - [`dialects`]: one module per vendor API, each parse → one domain call →
-//!   render; [`health`];
+//!   render; [`health`] (and `/metrics`); [`docs_page`] (`/docs`);
 //! - the top: [`routes`] (every dialect mounted, OpenAPI documents, 404/405),
 //!   [`access`] (each request counted), [`app`] (the server) and [`cli`]
 //!   (the binary's commands).
