@@ -18,28 +18,42 @@ use crate::config::Config;
 use crate::request_id;
 use crate::routes::{self, Routes};
 use crate::state::AppState;
-use crate::toolkit::BodySettings;
+use crate::toolkit::{BodySettings, extract};
 
 /// The HTTP server for `state` on `listener`, not yet started (await it to run).
 /// It stops gracefully on SIGTERM and Ctrl-C, finishing requests in flight
 /// for up to the configured shutdown timeout.
+///
+/// No client holds a connection for longer than the configured timeouts
+/// allow: its headers must arrive within `header_timeout` (else actix
+/// answers 408 and closes), its body within `body_timeout` (else 408 in
+/// the dialect's body; a connection whose body was not read to its end is
+/// closed after the answer), and an idle connection is closed after
+/// `keep_alive`.
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let config = &state.config;
     let body = BodySettings {
-        limit: state.config.body_limit,
-        ..BodySettings::default()
+        limit: config.body_limit,
+        timeout: config.body_timeout,
     };
-    let workers = state.config.workers;
-    let shutdown = state.config.shutdown_timeout.as_secs();
+    let workers = config.workers;
+    let shutdown = config.shutdown_timeout.as_secs();
+    let header_timeout = config.header_timeout;
+    // Zero turns keep-alive off (actix maps a zero timeout to `Disabled`).
+    let keep_alive = config.keep_alive;
     let routes = web::Data::new(Routes::new().map_err(std::io::Error::other)?);
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(extract::close_unread_bodies))
             .wrap(from_fn(request_id::middleware))
             .wrap(from_fn(access::middleware))
             .configure(|cfg| routes::configure(cfg, body, routes.clone()))
             .default_service(web::to(routes::fallback))
     })
+    .client_request_timeout(header_timeout)
+    .keep_alive(keep_alive)
     .shutdown_timeout(shutdown);
     if let Some(workers) = workers {
         server = server.workers(workers);

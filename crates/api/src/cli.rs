@@ -6,24 +6,33 @@
 //! on the last line of standard output (and nowhere else, ever again).
 
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use userhub_domain::admin::{self, ActorInfo, HistoryQuery};
+use userhub_domain::authz::ActorRef;
 use userhub_domain::credentials::ApiKey;
+use userhub_domain::history::HistoryEntry;
+use userhub_domain::import::OnConflict;
+use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::repository::{
-    ApiKeyRepository, AttributeRepository, CreateTenantError, DefineAttributeError,
-    RevokeApiKeyError, TenantRepository,
+    ApiKeyRepository, AttributeRepository, CreateTenantError, TenantRepository,
 };
-use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
-use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId};
+use userhub_domain::tenant::{Tenant, TenantName};
+use userhub_domain::types::{ApiKeyId, AttributeName, Role, TenantId, UserId};
+use userhub_domain::{DomainError, ValidationErrors};
 use userhub_storage::Store;
 
 use crate::app::{self, open_store};
 use crate::config::{Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Tunables};
+use crate::import;
 use crate::logging::{self, LogFormat};
 use crate::secrets;
-use crate::state::now;
+use crate::state::{AppState, now};
 
 /// userhub: one user store, served in several vendors' API dialects.
 #[derive(Debug, Parser)]
@@ -59,6 +68,79 @@ pub enum Command {
     /// Declare a tenant's custom user attributes.
     #[command(subcommand, arg_required_else_help = true)]
     Attribute(AttributeCommand),
+    /// Read a user's history.
+    #[command(subcommand, arg_required_else_help = true)]
+    User(UserCommand),
+    /// Import users from newline-delimited JSON (docs/import.md).
+    Import(ImportArgs),
+    /// Export users as newline-delimited JSON, password hashes included.
+    Export(ExportArgs),
+}
+
+/// `userhub user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// A user's history, newest first: who changed what, when, and why
+    /// (also after the user was deleted or purged).
+    History {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The user's id.
+        id: String,
+    },
+}
+
+/// `userhub import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tenant (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The file to read, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// What to do with a line whose id, username or e-mail is taken.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub on_conflict: ConflictArg,
+    /// Check every line (against the database too) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the refused lines (line number, field, code, message) to this
+    /// file as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
+    /// Lines written in one transaction.
+    #[arg(long, default_value_t = import::DEFAULT_BATCH, value_name = "N")]
+    pub batch: usize,
+    /// Tunables (the argon2 cost for plaintext passwords, the pool).
+    #[command(flatten)]
+    pub tunables: Tunables,
+}
+
+/// `--on-conflict`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ConflictArg {
+    /// Refuse the line; the import goes on.
+    Fail,
+    /// Keep the stored user; count the line as skipped.
+    Skip,
+    /// Replace the stored user with the line.
+    Update,
+}
+
+/// `userhub export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The tenant (name or id).
+    #[arg(long, value_name = "NAME")]
+    pub tenant: String,
+    /// The file to write (standard output when left out).
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Export deleted users too.
+    #[arg(long)]
+    pub include_deleted: bool,
 }
 
 /// `userhub serve`.
@@ -133,6 +215,20 @@ pub enum AttributeCommand {
         /// What the attribute is for.
         #[arg(long, value_name = "TEXT")]
         description: Option<String>,
+    },
+    /// Remove a custom attribute no user carries.
+    Remove {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
+        /// The attribute's name.
+        attribute: String,
+    },
+    /// List a tenant's custom attributes.
+    List {
+        /// The tenant (name or id).
+        #[arg(long, value_name = "NAME")]
+        tenant: String,
     },
 }
 
@@ -275,6 +371,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(command) => tenant(&open(&database_url)?, command),
         Command::ApiKey(command) => api_key(&open(&database_url)?, command),
         Command::Attribute(command) => attribute(&open(&database_url)?, command),
+        Command::User(command) => user(&open(&database_url)?, command),
+        Command::Import(args) => {
+            must_exist(&database_url)?;
+            import_users(&database_url, args)
+        }
+        Command::Export(args) => {
+            must_exist(&database_url)?;
+            export_users(&database_url, args)
+        }
     }
 }
 
@@ -289,6 +394,139 @@ fn must_exist(database_url: &str) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+fn import_users(database_url: &str, args: ImportArgs) -> Result<(), String> {
+    let config = Config::from_tunables(
+        DEFAULT_BIND.to_owned(),
+        database_url.to_owned(),
+        &args.tunables,
+    )?;
+    let store = open_store(&config)?;
+    let tenant = find_tenant(&store, &args.tenant)?;
+    let state = AppState::new(store, config)?;
+    let input: Box<dyn BufRead> = if args.file == "-" {
+        Box::new(BufReader::new(std::io::stdin().lock()))
+    } else {
+        let file = File::open(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
+        Box::new(BufReader::with_capacity(256 * 1024, file))
+    };
+    let mut report = match &args.report {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?,
+        )),
+        None => None,
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} lines  {per_sec}  {elapsed}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let options = import::ImportOptions {
+        tenant: tenant.id,
+        by: ActorRef::System,
+        on_conflict: match args.on_conflict {
+            ConflictArg::Fail => OnConflict::Fail,
+            ConflictArg::Skip => OnConflict::Skip,
+            ConflictArg::Update => OnConflict::Update,
+        },
+        dry_run: args.dry_run,
+        batch: args.batch,
+    };
+    let mut report_error = None;
+    let mut refused = 0u64;
+    let outcome = import::import(&state, options, input, |result| {
+        progress.inc(1);
+        if result.outcome != "refused" {
+            return;
+        }
+        refused += 1;
+        progress.set_message(format!("{refused} refused"));
+        if let Some(report) = &mut report {
+            for error in &result.errors {
+                let line = serde_json::json!({
+                    "line": result.line,
+                    "field": error.field,
+                    "code": error.code,
+                    "message": error.message,
+                });
+                let written = serde_json::to_writer(&mut *report, &line)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| report.write_all(b"\n"));
+                if let Err(e) = written {
+                    report_error.get_or_insert(e);
+                }
+            }
+        }
+    });
+    progress.finish_and_clear();
+    if let Some(report) = &mut report {
+        report
+            .flush()
+            .map_err(|e| format!("cannot write the report: {e}"))?;
+    }
+    if let Some(e) = report_error {
+        return Err(format!("cannot write the report: {e}"));
+    }
+    let summary = outcome.map_err(|e| {
+        format!(
+            "import stopped: {e} (finished batches are kept; run it again with --on-conflict skip)"
+        )
+    })?;
+    println!(
+        "{}{} lines: {} imported, {} updated, {} skipped, {} refused in {:.1} s ({:.0} users/s)",
+        if args.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        summary.lines,
+        summary.imported,
+        summary.updated,
+        summary.skipped,
+        summary.refused,
+        summary.elapsed.as_secs_f64(),
+        summary.per_second(),
+    );
+    Ok(())
+}
+
+fn export_users(database_url: &str, args: ExportArgs) -> Result<(), String> {
+    let config = Config {
+        database_url: database_url.to_owned(),
+        pool_size: 2,
+        ..Config::default()
+    };
+    let store = open_store(&config)?;
+    let tenant = find_tenant(&store, &args.tenant)?;
+    let state = AppState::new(store, config)?;
+    let written = match &args.file {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| format!("cannot write {path}: {e}"))?;
+            import::export(
+                &state,
+                tenant.id,
+                args.include_deleted,
+                BufWriter::new(file),
+            )
+        }
+        None => import::export(
+            &state,
+            tenant.id,
+            args.include_deleted,
+            BufWriter::new(std::io::stdout().lock()),
+        ),
+    }
+    .map_err(|e| format!("export failed: {e}"))?;
+    if args.file.is_some() {
+        println!("exported {written} users of tenant {}", tenant.name);
+    }
+    Ok(())
 }
 
 fn open(database_url: &str) -> Result<Store, String> {
@@ -366,23 +604,18 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
                 .iter()
                 .map(|r| Role::parse(r).map_err(|e| format!("`{r}` is not a role: {}", e.message)))
                 .collect::<Result<BTreeSet<Role>, String>>()?;
-            let label = label.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-            if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-                return Err("the label must be at most 200 characters".into());
-            }
+            let label = manage::parse_label(label.as_deref())
+                .map_err(|e| format!("the label {}", e.message))?;
             let (prefix, secret) = secrets::new_api_key();
-            let key = ApiKey {
-                id: ApiKeyId::new_random(),
-                tenant: tenant.id,
-                prefix,
-                key_hash: secret.hash(),
+            let new = NewApiKey {
                 roles,
                 label,
-                created_at: now(),
-                last_used_at: None,
-                revoked_at: None,
+                prefix,
+                key_hash: secret.hash(),
+                errors: ValidationErrors::new(),
             };
-            store.create_api_key(&key).map_err(|e| e.to_string())?;
+            let key =
+                manage::create_api_key(store, tenant.id, new, now()).map_err(|e| e.to_string())?;
             println!(
                 "created API key {} for tenant {} with roles {}",
                 key.id,
@@ -443,9 +676,9 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
         ApiKeyCommand::Revoke { id } => {
             let parsed = ApiKeyId::parse(&id)
                 .map_err(|e| format!("`{id}` is not an API key id: {}", e.message))?;
-            store.revoke_api_key(parsed, now()).map_err(|e| match e {
-                RevokeApiKeyError::NotFound => format!("no API key with id {id}"),
-                RevokeApiKeyError::Storage(e) => e.to_string(),
+            manage::revoke_api_key(store, None, parsed, now()).map_err(|e| match e {
+                DomainError::NotFound(_) => format!("no API key with id {id}"),
+                other => other.to_string(),
             })?;
             println!("revoked API key {parsed}");
             Ok(())
@@ -493,24 +726,18 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             let tenant = find_tenant(store, &tenant)?;
             let name = AttributeName::parse(&attribute)
                 .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
-            let description = description
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty());
-            let definition = AttributeDefinition {
-                tenant: tenant.id,
-                name,
-                description,
-                created_at: now(),
-            };
-            store.define_attribute(&definition).map_err(|e| match e {
-                DefineAttributeError::AlreadyDefined => format!(
+            let description = manage::parse_description(description.as_deref())
+                .map_err(|e| format!("the description {}", e.message))?;
+            let definition = manage::define_attribute(store, tenant.id, name, description, now())
+                .map_err(|e| match e {
+                DomainError::Conflict(_) => format!(
                     "attribute `{attribute}` is already defined for tenant {}",
                     tenant.name
                 ),
-                DefineAttributeError::TenantNotFound => {
+                DomainError::NotFound(_) => {
                     format!("tenant {} no longer exists", tenant.name)
                 }
-                DefineAttributeError::Storage(e) => e.to_string(),
+                other => other.to_string(),
             })?;
             println!(
                 "defined attribute {} for tenant {}",
@@ -519,6 +746,112 @@ fn attribute(store: &Store, command: AttributeCommand) -> Result<(), String> {
             );
             Ok(())
         }
+        AttributeCommand::Remove { tenant, attribute } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let name = AttributeName::parse(&attribute)
+                .map_err(|e| format!("`{attribute}` is not an attribute name: {}", e.message))?;
+            manage::remove_attribute(store, tenant.id, &name).map_err(|e| match e {
+                DomainError::NotFound(_) => format!(
+                    "attribute `{attribute}` is not defined for tenant {}",
+                    tenant.name
+                ),
+                DomainError::Validation(_) => format!(
+                    "attribute `{attribute}` is in use: users of tenant {} still carry a value for it",
+                    tenant.name
+                ),
+                other => other.to_string(),
+            })?;
+            println!("removed attribute {attribute} of tenant {}", tenant.name);
+            Ok(())
+        }
+        AttributeCommand::List { tenant } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let definitions = store
+                .list_attributes(tenant.id)
+                .map_err(|e| e.to_string())?;
+            println!("{:<32}  {:<10}  DESCRIPTION", "NAME", "DEFINED");
+            for d in definitions {
+                println!(
+                    "{:<32}  {:<10}  {}",
+                    d.name.as_str(),
+                    d.created_at.date(),
+                    d.description.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn user(store: &Store, command: UserCommand) -> Result<(), String> {
+    match command {
+        UserCommand::History { tenant, id } => {
+            let tenant = find_tenant(store, &tenant)?;
+            let user = UserId::parse(&id)
+                .map_err(|e| format!("`{id}` is not a user id: {}", e.message))?;
+            println!(
+                "{:<7}  {:<27}  {:<48}  CHANGES / COMMENT",
+                "VERSION", "AT", "ACTOR"
+            );
+            let mut before = None;
+            loop {
+                let query = HistoryQuery {
+                    user,
+                    before,
+                    limit: admin::MAX_PAGE,
+                };
+                let page = admin::history_of(store, tenant.id, query).map_err(|e| match e {
+                    DomainError::NotFound(_) => {
+                        format!(
+                            "no user {id} in tenant {} (nor any history of one)",
+                            tenant.name
+                        )
+                    }
+                    other => other.to_string(),
+                })?;
+                for entry in &page.entries {
+                    print_history_entry(entry, &page.actors);
+                }
+                match page.next {
+                    Some(next) => before = Some(next),
+                    None => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// One history entry: a line with the version, time and actor, a line per
+/// changed field (a secret only says it changed), and the comment.
+fn print_history_entry(entry: &HistoryEntry, actors: &admin::Actors) {
+    let actor = match actors.get(entry.actor) {
+        ActorInfo::ApiKey { id, label } => match label {
+            Some(label) => format!("api-key {id} ({label})"),
+            None => format!("api-key {id}"),
+        },
+        ActorInfo::User { id, username } => match username {
+            Some(username) => format!("user {id} ({username})"),
+            None => format!("user {id}"),
+        },
+        ActorInfo::System => "system".to_owned(),
+    };
+    let at = entry
+        .at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| entry.at.to_string());
+    println!("{:<7}  {:<27}  {:<48}", entry.version, at, actor);
+    for change in &entry.changes {
+        if change.field.is_secret() {
+            println!("         {}: changed", change.field);
+        } else {
+            println!(
+                "         {}: {} -> {}",
+                change.field, change.old, change.new
+            );
+        }
+    }
+    if let Some(comment) = &entry.comment {
+        println!("         comment: {}", comment.as_str());
     }
 }
 

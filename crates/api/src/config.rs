@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use userhub_domain::auth::TokenLifetimes;
 use userhub_domain::password::HashParams;
+use userhub_domain::throttle::{Limit, ThrottlePolicy};
 
-use crate::throttle::ThrottlePolicy;
+use crate::proxies::TrustedProxies;
 
 /// Where `serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -25,6 +26,19 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// would leave the range a timestamp can hold.
 pub const MAX_TOKEN_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
 
+/// How long a request body may take to arrive, unless told otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's headers, unless told
+/// otherwise.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long an idle keep-alive connection stays open, unless told otherwise.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+
+/// The longest body, header, keep-alive or shutdown timeout accepted (a day).
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+
 /// The most hashing slots accepted.
 pub const MAX_HASH_CONCURRENCY: usize = 1024;
 
@@ -37,8 +51,10 @@ pub struct Config {
     pub database_url: String,
     /// How long access and refresh tokens live.
     pub tokens: TokenLifetimes,
-    /// When repeated login failures are answered 429.
+    /// When failed password attempts are answered 429 for a while.
     pub throttle: ThrottlePolicy,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// argon2id cost for new hashes (OWASP's by default).
     pub hash_params: HashParams,
     /// How many hashes or verifications run at once.
@@ -47,6 +63,15 @@ pub struct Config {
     pub hash_queue_wait: Duration,
     /// Largest request body, in bytes (larger ones are answered 413).
     pub body_limit: usize,
+    /// How long a request body may take to arrive, from the end of the
+    /// headers (longer: 408 in the dialect's body, and the connection closed).
+    pub body_timeout: Duration,
+    /// How long a client may take to send a request's headers, from the
+    /// connection's start or the previous answer (longer: 408, closed).
+    pub header_timeout: Duration,
+    /// How long an idle connection is kept open for another request; zero
+    /// closes every connection after its answer.
+    pub keep_alive: Duration,
     /// Database connections in the pool.
     pub pool_size: u32,
     /// How long a request waits for a database connection before it is
@@ -70,10 +95,14 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             tokens: TokenLifetimes::default(),
             throttle: ThrottlePolicy::default(),
+            trusted_proxies: TrustedProxies::default(),
             hash_params: HashParams::default(),
             hash_concurrency: cores(),
             hash_queue_wait: Duration::from_secs(2),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
             pool_size: 10,
             database_wait: Duration::from_secs(10),
             workers: None,
@@ -101,22 +130,69 @@ pub struct Tunables {
         default_value_t = 604_800
     )]
     pub refresh_token_ttl: u64,
-    /// Failed logins for one username within the window before logins are refused (429).
+    /// The first wait after the free failures, in seconds (each further
+    /// failure doubles it, up to the longest wait).
     #[arg(
         long,
-        env = "USERHUB_LOGIN_MAX_FAILURES",
+        env = "USERHUB_LOGIN_FIRST_DELAY",
+        value_name = "SECONDS",
+        default_value_t = 1
+    )]
+    pub login_first_delay: u64,
+    /// Failed password attempts for one username from one client address
+    /// before each further attempt must wait (429): the first delay, doubling.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FREE_FAILURES",
         value_name = "COUNT",
         default_value_t = 5
     )]
-    pub login_max_failures: u32,
-    /// The window over which failed logins are counted, in seconds.
+    pub login_free_failures: u32,
+    /// The longest wait for one username from one client address, in seconds.
     #[arg(
         long,
-        env = "USERHUB_LOGIN_WINDOW",
+        env = "USERHUB_LOGIN_MAX_DELAY",
         value_name = "SECONDS",
         default_value_t = 900
     )]
-    pub login_window: u64,
+    pub login_max_delay: u64,
+    /// Failed password attempts for one username from all addresses together
+    /// before each further attempt must wait: 1 s, doubling.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FREE_FAILURES_PER_USERNAME",
+        value_name = "COUNT",
+        default_value_t = 20
+    )]
+    pub login_free_failures_per_username: u32,
+    /// The longest wait for one username from all addresses together, in
+    /// seconds: the most another address can delay the real user.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_MAX_DELAY_PER_USERNAME",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub login_max_delay_per_username: u64,
+    /// Seconds without a failure after which a username's failures are
+    /// forgotten (and deleted); more than both longest waits.
+    #[arg(
+        long,
+        env = "USERHUB_LOGIN_FORGET_AFTER",
+        value_name = "SECONDS",
+        default_value_t = 3600
+    )]
+    pub login_forget_after: u64,
+    /// Proxies (CIDR networks or addresses, comma-separated) whose
+    /// `X-Forwarded-For` header names the client; empty: the socket's peer
+    /// is the client.
+    #[arg(
+        long,
+        env = "USERHUB_TRUSTED_PROXIES",
+        value_name = "CIDRS",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
     /// argon2id memory cost in KiB (OWASP: 19456).
     #[arg(
         long,
@@ -155,6 +231,30 @@ pub struct Tunables {
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, env = "USERHUB_BODY_LIMIT", value_name = "BYTES", default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// Seconds a request body may take to arrive; slower ones get 408.
+    #[arg(
+        long,
+        env = "USERHUB_BODY_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_BODY_TIMEOUT.as_secs()
+    )]
+    pub body_timeout: u64,
+    /// Seconds a client may take to send a request's headers; slower ones get 408.
+    #[arg(
+        long,
+        env = "USERHUB_HEADER_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs()
+    )]
+    pub header_timeout: u64,
+    /// Seconds an idle connection is kept open for another request (0: close after each answer).
+    #[arg(
+        long,
+        env = "USERHUB_KEEP_ALIVE",
+        value_name = "SECONDS",
+        default_value_t = DEFAULT_KEEP_ALIVE.as_secs()
+    )]
+    pub keep_alive: u64,
     /// Database connections in the pool.
     #[arg(
         long,
@@ -199,10 +299,34 @@ impl Config {
                 Ok(())
             }
         }
-        at_least_one("--login-max-failures", t.login_max_failures.into())?;
-        at_least_one("--login-window", t.login_window)?;
+        at_least_one("--login-first-delay", t.login_first_delay)?;
+        at_least_one("--login-max-delay", t.login_max_delay)?;
+        at_least_one(
+            "--login-max-delay-per-username",
+            t.login_max_delay_per_username,
+        )?;
+        if t.login_forget_after <= t.login_max_delay.max(t.login_max_delay_per_username) {
+            return Err(
+                "--login-forget-after must be longer than both --login-max-delay settings".into(),
+            );
+        }
+        let trusted_proxies: TrustedProxies = t.trusted_proxies.parse()?;
         at_least_one("--pool-size", t.pool_size.into())?;
         at_least_one("--database-wait-ms", t.database_wait_ms)?;
+        at_least_one("--body-timeout", t.body_timeout)?;
+        at_least_one("--header-timeout", t.header_timeout)?;
+        // Beyond a day a timeout protects nothing (and a huge one would
+        // overflow the timer's instant).
+        for (name, value) in [
+            ("--body-timeout", t.body_timeout),
+            ("--header-timeout", t.header_timeout),
+            ("--keep-alive", t.keep_alive),
+            ("--shutdown-timeout", t.shutdown_timeout),
+        ] {
+            if value > MAX_TIMEOUT_SECS {
+                return Err(format!("{name} must be at most {MAX_TIMEOUT_SECS} seconds"));
+            }
+        }
         if let Some(n) = t.hash_concurrency {
             at_least_one("--hash-concurrency", n as u64)?;
         }
@@ -222,7 +346,7 @@ impl Config {
         let seconds = |s: u64| -> Result<time::Duration, String> {
             if s > MAX_TOKEN_TTL_SECS {
                 return Err(format!(
-                    "a token lifetime of {s} seconds is too long (at most {MAX_TOKEN_TTL_SECS})"
+                    "{s} seconds is too long (at most {MAX_TOKEN_TTL_SECS})"
                 ));
             }
             i64::try_from(s)
@@ -237,9 +361,19 @@ impl Config {
                 refresh: seconds(t.refresh_token_ttl)?,
             },
             throttle: ThrottlePolicy {
-                max_failures: t.login_max_failures,
-                window: Duration::from_secs(t.login_window),
+                per_address: Limit {
+                    free: t.login_free_failures,
+                    first_delay: seconds(t.login_first_delay)?,
+                    max_delay: seconds(t.login_max_delay)?,
+                },
+                per_login: Limit {
+                    free: t.login_free_failures_per_username,
+                    first_delay: seconds(t.login_first_delay)?,
+                    max_delay: seconds(t.login_max_delay_per_username)?,
+                },
+                forget_after: seconds(t.login_forget_after)?,
             },
+            trusted_proxies,
             hash_params: HashParams {
                 memory_kib: t.argon2_memory_kib,
                 iterations: t.argon2_iterations,
@@ -248,6 +382,9 @@ impl Config {
             hash_concurrency: t.hash_concurrency.unwrap_or_else(cores),
             hash_queue_wait: Duration::from_millis(t.hash_queue_wait_ms),
             body_limit: t.body_limit,
+            body_timeout: Duration::from_secs(t.body_timeout),
+            header_timeout: Duration::from_secs(t.header_timeout),
+            keep_alive: Duration::from_secs(t.keep_alive),
             pool_size: t.pool_size,
             database_wait: Duration::from_millis(t.database_wait_ms),
             workers: t.workers,
@@ -286,22 +423,42 @@ mod tests {
         assert_eq!(c.body_limit, 64 * 1024);
         assert_eq!(c.hash_params, HashParams::default());
         assert_eq!(c.throttle, ThrottlePolicy::default());
+        assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.hash_concurrency, cores());
+        assert_eq!(c.body_timeout, Duration::from_secs(10));
+        assert_eq!(c.header_timeout, Duration::from_secs(5));
+        assert_eq!(c.keep_alive, Duration::from_secs(5));
+        assert_eq!(c.shutdown_timeout, Duration::from_secs(30));
+        let d = Config::default();
+        assert_eq!(
+            (d.body_timeout, d.header_timeout, d.keep_alive),
+            (c.body_timeout, c.header_timeout, c.keep_alive)
+        );
     }
 
     #[test]
     fn out_of_range_values_are_one_line_errors() {
         for args in [
-            &["--login-max-failures", "0"][..],
+            &["--login-max-delay", "0"][..],
+            &["--login-forget-after", "60"][..],
+            &["--trusted-proxies", "10.0.0.0/8,nonsense"][..],
             &["--pool-size", "0"][..],
             &["--hash-concurrency", "0"][..],
             &["--hash-concurrency", "100000"][..],
             &["--body-limit", "10"][..],
+            &["--body-timeout", "0"][..],
+            &["--header-timeout", "0"][..],
+            &["--keep-alive", "86401"][..],
+            &["--shutdown-timeout", "100000000000"][..],
             &["--refresh-token-ttl", "18446744073709551615"][..],
         ] {
             let error = config(args).unwrap_err();
             assert_eq!(error.lines().count(), 1, "{args:?}: {error}");
         }
         assert!(config(&["--access-token-ttl", "0"]).is_ok());
+        assert_eq!(
+            config(&["--keep-alive", "0"]).unwrap().keep_alive,
+            Duration::ZERO
+        );
     }
 }

@@ -35,9 +35,12 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use userhub_domain::hash_format::HashFormat;
 use userhub_domain::password::{
     HashMemory, HashParams, Password, PasswordHash, Verification, hash_password_with,
 };
+
+use crate::foreign_hash;
 
 /// Why a hash or verification was not done.
 #[derive(Debug, thiserror::Error)]
@@ -422,6 +425,9 @@ impl Worker {
                 .map_err(|e| HashError::Failed(e.message))?;
             return Ok(Verification::Mismatch);
         };
+        if !matches!(stored.format(), HashFormat::Argon2 { .. }) {
+            return self.verify_foreign(stored, password, deadline);
+        }
         match stored.params() {
             Some(cost) if !self.memory.fits(&cost) => {
                 self.verify_oversized(stored, cost, password, deadline)
@@ -430,6 +436,33 @@ impl Worker {
             _ => stored
                 .verify_with(password, &params, &mut self.memory)
                 .map_err(|e| HashError::Failed(e.message)),
+        }
+    }
+
+    /// An imported hash of another format (bcrypt, PBKDF2, scrypt,
+    /// SHA-crypt): a match always asks for a re-hash to argon2id. Its own
+    /// memory (scrypt's) is allocated by its implementation; one that needs
+    /// more than this thread's buffer takes the same one-at-a-time turn as
+    /// an oversized argon2 hash.
+    fn verify_foreign(
+        &mut self,
+        stored: &PasswordHash,
+        password: &Password,
+        deadline: Instant,
+    ) -> Result<Verification, HashError> {
+        let buffer_kib = u64::try_from(self.memory.kib()).unwrap_or(u64::MAX);
+        let _turn = if stored.format().memory_kib() > buffer_kib {
+            match self.shared.oversized.enter(deadline) {
+                Some(turn) => Some(turn),
+                None => return Err(busy()),
+            }
+        } else {
+            None
+        };
+        match foreign_hash::verify(stored, password) {
+            Ok(true) => Ok(Verification::Match { needs_rehash: true }),
+            Ok(false) => Ok(Verification::Mismatch),
+            Err(detail) => Err(HashError::Failed(detail)),
         }
     }
 
@@ -662,12 +695,45 @@ mod tests {
             pool.verify(Some(&big), &pw("wrong")).unwrap(),
             Verification::Mismatch
         );
-        // Beyond the allowed maximum: refused without allocating.
-        let huge = PasswordHash::parse(&big.as_phc().replace("m=1024", "m=4194304")).unwrap();
-        assert!(matches!(
-            pool.verify(Some(&huge), &pw("correct horse")),
-            Err(HashError::Failed(_))
-        ));
+        // Beyond the allowed maximum: such a hash does not even exist.
+        let huge = PasswordHash::parse(&big.as_phc().replace("m=1024", "m=4194304"));
+        assert_eq!(huge.unwrap_err().code, "too_costly");
+    }
+
+    /// The fixtures made by each format's reference implementation
+    /// (`tests/fixtures/make_foreign_hashes.py` says how).
+    #[test]
+    fn foreign_hashes_verify_and_ask_for_rehash() {
+        #[derive(serde::Deserialize)]
+        struct Vector {
+            name: String,
+            password: String,
+            hash: String,
+        }
+        let vectors: Vec<Vector> =
+            serde_json::from_str(include_str!("../tests/fixtures/foreign_hashes.json")).unwrap();
+        assert!(vectors.len() >= 30);
+        let pool = pool(2, Duration::from_secs(60));
+        for vector in &vectors {
+            let stored = PasswordHash::parse(&vector.hash)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", vector.name));
+            let (outcome, upgraded) = pool
+                .verify_and_upgrade(Some(&stored), &pw(&vector.password))
+                .unwrap();
+            assert_eq!(
+                outcome,
+                Verification::Match { needs_rehash: true },
+                "{}",
+                vector.name
+            );
+            assert_eq!(upgraded.unwrap().params(), Some(CHEAP), "{}", vector.name);
+            assert_eq!(
+                pool.verify(Some(&stored), &pw("not the password")).unwrap(),
+                Verification::Mismatch,
+                "{}",
+                vector.name
+            );
+        }
     }
 
     #[test]

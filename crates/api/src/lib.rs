@@ -5,9 +5,9 @@
 //! The modules form layers, each using only those below it:
 //!
 //! - leaves: [`config`], [`request_id`], [`secrets`], [`hasher`] (argon2 on
-//!   its own bounded threads), [`throttle`], [`metrics`], [`logging`], and
-//!   [`state`] (what every request reaches: store, hasher, throttle,
-//!   settings, metrics);
+//!   its own bounded threads), [`proxies`] (the client's address),
+//!   [`metrics`], [`logging`], and [`state`] (what every request reaches:
+//!   store, hasher, settings, metrics);
 //! - [`toolkit`]: what every dialect shares (the field reader, extractors,
 //!   the one-trip pipeline, the neutral error report and its rendering);
 //! - [`dialects`]: one module per vendor API, each parse → one domain call →
@@ -24,13 +24,15 @@ pub mod cli;
 pub mod config;
 pub mod dialects;
 pub mod docs_page;
+pub mod foreign_hash;
 pub mod hasher;
 pub mod health;
+pub mod import;
 pub mod logging;
 pub mod metrics;
+pub mod proxies;
 pub mod request_id;
 pub mod routes;
 pub mod secrets;
 pub mod state;
-pub mod throttle;
 pub mod toolkit;

@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::{blocks, cl2c, iklim, nevis};
+use crate::dialects::{admin, blocks, cl2c, iklim, nevis};
 use crate::docs_page;
 use crate::health;
 use crate::toolkit::Dialect;
@@ -26,6 +26,7 @@ pub const DIALECTS: &[Mounted] = &[
     nevis::handlers::MOUNTED,
     cl2c::handlers::MOUNTED,
     blocks::handlers::MOUNTED,
+    admin::handlers::MOUNTED,
 ];
 
 #[derive(OpenApi)]

@@ -1,5 +1,6 @@
 //! Making and recognising the bearer secrets: API keys, access tokens and
-//! refresh tokens.
+//! refresh tokens; and the key continuation tokens are signed with
+//! ([`TokenKey`]).
 //!
 //! Security intent: every secret carries 256 random bits from the operating
 //! system's generator; only its SHA-256 is stored (a fast hash is right for
@@ -125,6 +126,45 @@ pub fn recognise(presented: &str) -> PresentedCredential {
     }
 }
 
+/// The key continuation tokens are signed with (HMAC-SHA256): 256 random
+/// bits, made by the first node that starts and stored in the database
+/// (`server_secrets`, name [`TokenKey::NAME`]), so every node signs and
+/// checks with the same key. It does not print.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenKey([u8; SECRET_BYTES]);
+
+impl TokenKey {
+    /// The name of its row in `server_secrets`.
+    pub const NAME: &'static str = "token_key";
+
+    /// A new random key, as stored (base64url).
+    pub fn new_text() -> String {
+        URL_SAFE_NO_PAD.encode(random_bytes::<SECRET_BYTES>())
+    }
+
+    /// The key stored as `text`; an error (one line, without the text) if
+    /// it is not 32 bytes of base64url.
+    pub fn from_text(text: &str) -> Result<Self, String> {
+        URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .ok()
+            .and_then(|bytes| <[u8; SECRET_BYTES]>::try_from(bytes).ok())
+            .map(TokenKey)
+            .ok_or_else(|| "the stored token key is not 32 bytes of base64url".to_owned())
+    }
+
+    /// The key's bytes, for the MAC.
+    pub fn bytes(&self) -> &[u8; SECRET_BYTES] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(***)")
+    }
+}
+
 /// A fresh pair of session tokens, and their hashes for the domain.
 pub fn new_session_tokens() -> (Secret, Secret, userhub_domain::auth::TokenHashes) {
     let access = new_access_token();
@@ -166,6 +206,16 @@ mod tests {
         ] {
             assert_eq!(api_key_prefix(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn token_keys_round_trip_and_do_not_print() {
+        let text = TokenKey::new_text();
+        let key = TokenKey::from_text(&text).unwrap();
+        assert_eq!(key.bytes().len(), 32);
+        assert_eq!(format!("{key:?}"), "TokenKey(***)");
+        assert_ne!(TokenKey::new_text(), text);
+        assert!(TokenKey::from_text("short").is_err());
     }
 
     #[test]

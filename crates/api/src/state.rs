@@ -1,6 +1,7 @@
 //! The application state every request reaches: the store, the password
-//! hasher, the login throttle and the settings. A leaf of the module graph:
-//! it knows nothing of routes, dialects or rendering.
+//! hasher and the settings (the login throttle's counts are in the store).
+//! A leaf of the module graph: it knows nothing of routes, dialects or
+//! rendering.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use userhub_storage::Store;
 use crate::config::Config;
 use crate::hasher::HasherPool;
 use crate::metrics::Metrics;
-use crate::throttle::MemoryThrottle;
+use crate::secrets::TokenKey;
 
 /// What every request can reach. Cheap to clone (everything is shared).
 #[derive(Clone)]
@@ -20,10 +21,14 @@ pub struct AppState {
     pub store: Store,
     /// Bounded argon2 work.
     pub hasher: HasherPool,
-    /// Failed-login counts.
-    pub throttle: Arc<MemoryThrottle>,
+    /// The key continuation tokens are signed with, shared by every node.
+    pub token_key: TokenKey,
     /// The settings.
     pub config: Arc<Config>,
+    /// Woken whenever this node commits a history entry (the store's
+    /// commit hook): the change feed's long polls and the webhook worker
+    /// read the new event at once instead of at their next poll.
+    pub changes: Arc<tokio::sync::Notify>,
     /// What `/metrics` answers.
     pub metrics: Arc<Metrics>,
 }
@@ -44,19 +49,29 @@ pub fn now() -> time::OffsetDateTime {
 }
 
 impl AppState {
-    /// The state for `store` under `config`. Fails (one line) on unusable
-    /// argon2 parameters.
+    /// The state for `store` under `config`. Reads the shared token key
+    /// from the database (making it if this is the first node), so it
+    /// blocks. Fails (one line) on unusable argon2 parameters or a database
+    /// that does not answer.
     pub fn new(store: Store, config: Config) -> Result<Self, String> {
+        let token_key = store
+            .server_secret(TokenKey::NAME, TokenKey::new_text)
+            .map_err(|e| format!("cannot read the token key from the database: {e}"))
+            .and_then(|text| TokenKey::from_text(&text))?;
         let hasher = HasherPool::new(
             config.hash_params,
             config.hash_concurrency,
             config.hash_queue_wait,
         )?;
+        let changes = Arc::new(tokio::sync::Notify::new());
+        let wake = Arc::clone(&changes);
+        store.on_history_commit(move || wake.notify_waiters());
         Ok(Self {
             store,
             hasher,
-            throttle: Arc::new(MemoryThrottle::new(config.throttle)),
+            token_key,
             config: Arc::new(config),
+            changes,
             metrics: Arc::new(Metrics::new()?),
         })
     }
@@ -67,7 +82,7 @@ impl AppState {
         f(&Ctx {
             repo: &self.store,
             hasher: &self.hasher,
-            throttle: &*self.throttle,
+            throttle: self.config.throttle,
             tokens: self.config.tokens,
             now: now(),
         })

@@ -8,7 +8,8 @@
 //! - a login answers [`DomainError::InvalidCredentials`] alike for an unknown
 //!   tenant, an unknown (or deleted) user and a wrong password, and spends
 //!   the same hashing work on each; repeated failures are refused before any
-//!   password is checked ([`LoginThrottle`](crate::ports::LoginThrottle));
+//!   password is checked, and no address can lock another out
+//!   ([`crate::throttle`]);
 //! - a refresh token works once, and presenting a used one again ends every
 //!   session of its user (someone holds a copy);
 //! - a password changes through two doors only: an ADMIN's update
@@ -30,13 +31,14 @@ use crate::error::{DomainError, Field, ValidationErrors, ValueError};
 use crate::fields::UserField;
 use crate::history::{ChangeComment, HistoryEntry};
 use crate::password::{PasswordHash, PlainPassword, Verification};
-use crate::ports::{Ctx, ThrottleKey};
+use crate::ports::Ctx;
 use crate::repository::{
-    ApiKeyRepository, RotateSessionError, SessionRepository, TenantRepository, UpdateUserError,
-    UserRepository, UserUpdate,
+    ApiKeyRepository, LoginThrottleRepository, RotateSessionError, SessionRepository,
+    TenantRepository, UpdateUserError, UserRepository, UserUpdate,
 };
 use crate::service::{password_policy, to_stored_precision};
 use crate::tenant::{Tenant, TenantName};
+use crate::throttle::{ClientAddress, ThrottleKey, Verdict};
 use crate::types::{AuthLocation, Email, SessionId, Status, TenantId, UserId, Username};
 use crate::user::{LastAuthentication, User};
 
@@ -281,6 +283,8 @@ pub struct LogIn {
     pub password: PlainPassword,
     /// Where the login comes from (the client address), if known.
     pub location: Option<String>,
+    /// The client address failures are counted for, if known.
+    pub client: Option<ClientAddress>,
     /// The new session's tokens, hashed.
     pub tokens: TokenHashes,
 }
@@ -300,7 +304,7 @@ pub struct NewSession {
 /// older parameters, and store the session and the login's time and place.
 pub fn log_in<R>(ctx: &Ctx<'_, R>, command: LogIn) -> Result<NewSession, DomainError>
 where
-    R: UserRepository + TenantRepository + SessionRepository,
+    R: UserRepository + TenantRepository + SessionRepository + LoginThrottleRepository,
 {
     let password = command.password.for_verification();
     let Some(tenant) = resolve_tenant(ctx.repo, command.tenant.as_deref())? else {
@@ -309,17 +313,15 @@ where
         return Err(DomainError::InvalidCredentials);
     };
     let user = find_login_user(ctx.repo, tenant.id, &command.login)?;
-    let key = ThrottleKey::new(tenant.id, &command.login);
-    if let Err(retry_after) = ctx.throttle.check(&key) {
-        return Err(DomainError::TooManyAttempts { retry_after });
-    }
+    let key = ThrottleKey::new(tenant.id, &command.login, command.client);
+    take_attempt(ctx, &key)?;
     let stored = user.as_ref().and_then(|u| u.password.as_ref());
     let (outcome, rehashed) = ctx.hasher.verify_and_rehash(stored, &password)?;
     let (Verification::Match { .. }, Some(mut user)) = (outcome, user) else {
-        ctx.throttle.record_failure(&key);
+        // The attempt was counted as a failure when it was taken.
         return Err(DomainError::InvalidCredentials);
     };
-    ctx.throttle.record_success(&key);
+    ctx.repo.clear_login_failures(&key)?;
     if let Err(LoginRefusal::NotActive(status)) = may_log_in(&user) {
         return Err(DomainError::Forbidden {
             fields: Vec::new(),
@@ -345,6 +347,19 @@ where
         .record_authentication(user.tenant, user.id, &authentication)?;
     user.last_authentication = Some(authentication);
     Ok(NewSession { user, session })
+}
+
+/// Take one password attempt for `key`, or refuse it with the seconds to
+/// wait. An allowed attempt counts as a failure until the password proves
+/// right (see [`crate::throttle`]).
+fn take_attempt<R: LoginThrottleRepository>(
+    ctx: &Ctx<'_, R>,
+    key: &ThrottleKey,
+) -> Result<(), DomainError> {
+    match ctx.repo.take_login_attempt(key, &ctx.throttle, ctx.now)? {
+        Verdict::Allowed { .. } => Ok(()),
+        Verdict::Refused { retry_after } => Err(DomainError::TooManyAttempts { retry_after }),
+    }
 }
 
 /// Exchange a refresh token for a new session.
@@ -412,6 +427,8 @@ pub struct ChangeOwnPassword {
     pub current: PlainPassword,
     /// The new password.
     pub new: PlainPassword,
+    /// The client address wrong current passwords are counted for, if known.
+    pub client: Option<ClientAddress>,
 }
 
 /// The actor changes their own password: authorized first (so nobody else
@@ -426,7 +443,7 @@ pub fn change_own_password<R>(
     command: ChangeOwnPassword,
 ) -> Result<User, DomainError>
 where
-    R: UserRepository + TenantRepository,
+    R: UserRepository + TenantRepository + LoginThrottleRepository,
 {
     authorize_own_password_change(actor, actor.tenant, command.id).into_result()?;
     let current = current_user(ctx.repo, actor)?;
@@ -439,10 +456,8 @@ where
     let Some(new) = new else {
         return Err(errors.into());
     };
-    let key = ThrottleKey::new(current.tenant, current.username.as_str());
-    if let Err(retry_after) = ctx.throttle.check(&key) {
-        return Err(DomainError::TooManyAttempts { retry_after });
-    }
+    let key = ThrottleKey::new(current.tenant, current.username.as_str(), command.client);
+    take_attempt(ctx, &key)?;
     let proved = match &current.password {
         Some(stored) => ctx
             .hasher
@@ -450,14 +465,13 @@ where
         None => Verification::Mismatch,
     };
     if proved == Verification::Mismatch {
-        ctx.throttle.record_failure(&key);
         return Err(
             ValueError::new("mismatch", "is not the user's current password")
                 .at(Field::CurrentPassword)
                 .into(),
         );
     }
-    ctx.throttle.record_success(&key);
+    ctx.repo.clear_login_failures(&key)?;
     let hash = ctx.hasher.hash(&new)?;
     write_password(
         ctx.repo,

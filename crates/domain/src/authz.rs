@@ -305,3 +305,21 @@ pub fn authorize_list(actor: &Actor) -> Decision {
 pub fn authorize_delete(actor: &Actor, target: &User) -> Decision {
     authorize_fields(actor, target, &BTreeSet::from([UserField::Status]))
 }
+
+/// May `actor` use the admin API (history, change feed, webhooks, API keys,
+/// attributes)? An API key of the tenant with the ADMIN role only: the
+/// admin API is for automation, and a person's login (even an ADMIN's)
+/// does not reach it.
+pub fn authorize_admin_api(actor: &Actor) -> Decision {
+    match actor.principal {
+        Principal::ApiKey(_) if actor.is_admin() => Decision::Allowed,
+        Principal::ApiKey(_) => Decision::forbid(
+            Vec::new(),
+            "the admin API needs an API key with the ADMIN role",
+        ),
+        Principal::User(_) => Decision::forbid(
+            Vec::new(),
+            "the admin API takes API keys only (with the ADMIN role), not a user's login",
+        ),
+    }
+}

@@ -62,18 +62,24 @@
 //! # }
 //! ```
 
+pub mod admin;
 pub mod auth;
 pub mod authz;
 pub mod credentials;
 pub mod error;
+pub mod feed;
 pub mod fields;
+pub mod hash_format;
 pub mod history;
+pub mod import;
+pub mod manage;
 pub mod password;
 pub mod ports;
 pub mod query;
 pub mod repository;
 pub mod service;
 pub mod tenant;
+pub mod throttle;
 pub mod types;
 pub mod user;
 

@@ -2,8 +2,10 @@
 //! and the argon2id hash that is all we ever store.
 //!
 //! Security intent: a [`Password`] never prints (its `Debug` shows `***`) and
-//! its bytes are zeroed when it is dropped; a [`PasswordHash`] is a PHC string
-//! that never leaves the storage layer in a response, a log line or an error.
+//! its bytes are zeroed when it is dropped; a [`PasswordHash`] is a stored
+//! hash string (argon2id as we make it, or an imported format, see
+//! [`crate::hash_format`]) that leaves the storage layer only in an
+//! ADMIN's export, never in a response, a log line or an error.
 //! Hashing is deliberately slow (memory-hard); callers on an async runtime must
 //! run [`hash_password`] and [`PasswordHash::verify`] on a blocking thread.
 //!
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::ValueError;
+use crate::hash_format::HashFormat;
 
 /// A plaintext password that met a [`PasswordPolicy`].
 ///
@@ -251,9 +254,15 @@ impl fmt::Debug for HashMemory {
     }
 }
 
-/// An argon2id hash in PHC string form (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`).
+/// A stored password hash: an argon2id PHC string
+/// (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) as userhub makes it, or
+/// an imported hash of another system in one of the [`HashFormat`]s,
+/// already parsed (it exists only readable and within the cost bounds).
 #[derive(Clone, PartialEq, Eq, Zeroize)]
-pub struct PasswordHash(String);
+pub struct PasswordHash {
+    text: String,
+    format: HashFormat,
+}
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,30 +340,40 @@ fn hash_with_salt(
         salt: Some(salt.as_salt()),
         hash: Some(output),
     };
-    Ok(PasswordHash(phc.to_string()))
+    let text = phc.to_string();
+    let format = HashFormat::parse(&text).map_err(hash_failed)?;
+    Ok(PasswordHash { text, format })
 }
 
 impl PasswordHash {
-    /// Accept a stored PHC string; it must be an argon2id hash.
-    pub fn parse(phc: &str) -> Result<Self, ValueError> {
-        let parsed = argon2::PasswordHash::new(phc)
-            .map_err(|_| ValueError::new("invalid_format", "is not a PHC hash string"))?;
-        if parsed.algorithm != Algorithm::Argon2id.ident() {
-            return Err(ValueError::new("invalid_format", "is not an argon2id hash"));
-        }
-        Ok(Self(phc.to_owned()))
+    /// Accept a stored hash in any of the supported [`HashFormat`]s:
+    /// userhub's own argon2id, or one imported from another system.
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let format = HashFormat::parse(text)?;
+        Ok(Self {
+            text: text.to_owned(),
+            format,
+        })
     }
 
-    /// The PHC string, for storage only.
+    /// The stored string, for storage (and an ADMIN's export) only.
     pub fn as_phc(&self) -> &str {
-        &self.0
+        &self.text
     }
 
-    /// The cost parameters this hash was made with; `None` if they cannot
-    /// be read (such a hash never verifies). Compare with
-    /// [`HashMemory::fits`] before [`PasswordHash::verify_with`].
+    /// Its format, parsed: what a verifier of that format needs.
+    pub fn format(&self) -> &HashFormat {
+        &self.format
+    }
+
+    /// The argon2 cost parameters this hash was made with; `None` for the
+    /// other formats. Compare with [`HashMemory::fits`] before
+    /// [`PasswordHash::verify_with`].
     pub fn params(&self) -> Option<HashParams> {
-        let parsed = argon2::PasswordHash::new(&self.0).ok()?;
+        let HashFormat::Argon2 { .. } = self.format else {
+            return None;
+        };
+        let parsed = argon2::PasswordHash::new(&self.text).ok()?;
         let p = Params::try_from(&parsed).ok()?;
         Some(HashParams {
             memory_kib: p.m_cost(),
@@ -368,7 +387,9 @@ impl PasswordHash {
     ///
     /// Slow by design: run it off any event loop. It allocates the memory
     /// the hash needs for this call; see [`PasswordHash::verify_with`] to
-    /// reuse a buffer instead. A hash whose memory cannot be had does not match.
+    /// reuse a buffer instead. A hash whose memory cannot be had does not
+    /// match. Only argon2 is verified here: a hash of another format does
+    /// not match (the service's hasher verifies those).
     pub fn verify(&self, password: &Password, current: &HashParams) -> Verification {
         let Some(stored) = self.params() else {
             return Verification::Mismatch;
@@ -380,16 +401,23 @@ impl PasswordHash {
             .unwrap_or(Verification::Mismatch)
     }
 
-    /// [`PasswordHash::verify`] in caller-supplied `memory`. Fails only when
+    /// [`PasswordHash::verify`] in caller-supplied `memory`. Fails when
     /// the hash needs more memory than `memory` has (see [`PasswordHash::params`]
-    /// and [`HashMemory::fits`]); a hash that cannot be read does not match.
+    /// and [`HashMemory::fits`]), and with `other_format` when it is no
+    /// argon2 hash ([`PasswordHash::format`] says which it is).
     pub fn verify_with(
         &self,
         password: &Password,
         current: &HashParams,
         memory: &mut HashMemory,
     ) -> Result<Verification, ValueError> {
-        let Ok(parsed) = argon2::PasswordHash::new(&self.0) else {
+        if !matches!(self.format, HashFormat::Argon2 { .. }) {
+            return Err(ValueError::new(
+                "other_format",
+                format!("a {} hash is not verified here", self.format.name()),
+            ));
+        }
+        let Ok(parsed) = argon2::PasswordHash::new(&self.text) else {
             return Ok(Verification::Mismatch);
         };
         // The hash carries its own parameters (and its output length).
@@ -440,7 +468,8 @@ impl PasswordHash {
         let needs_rehash = stored.m_cost() != current.memory_kib
             || stored.t_cost() != current.iterations
             || stored.p_cost() != current.parallelism
-            || parsed.version != Some(Version::V0x13.into());
+            || parsed.version != Some(Version::V0x13.into())
+            || !self.format.is_native();
         Ok(Verification::Match { needs_rehash })
     }
 }
@@ -625,25 +654,60 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_hashes_do_not_match_and_need_no_memory() {
+    fn unreadable_hashes_do_not_exist() {
+        // No output part: nothing to compare with, so nothing to store.
+        for text in [
+            "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ",
+            "not a hash",
+            "",
+        ] {
+            assert_eq!(
+                PasswordHash::parse(text).unwrap_err().code,
+                "invalid_format"
+            );
+        }
+    }
+
+    #[test]
+    fn other_argon2_variants_verify_and_ask_for_rehash() {
+        let password = Password::for_verification(STRONG);
+        let params = FAST.argon2_params().unwrap();
+        let salt = SaltString::generate(&mut OsRng);
+        for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
+            use argon2::password_hash::PasswordHasher as _;
+            let theirs = Argon2::new(algorithm, Version::V0x13, params.clone())
+                .hash_password(STRONG.as_bytes(), &salt)
+                .unwrap()
+                .to_string();
+            let hash = PasswordHash::parse(&theirs).unwrap();
+            assert_eq!(hash.params(), Some(FAST));
+            assert_eq!(
+                hash.verify(&password, &FAST),
+                Verification::Match { needs_rehash: true }
+            );
+            assert_eq!(
+                hash.verify(&Password::for_verification("wrong"), &FAST),
+                Verification::Mismatch
+            );
+        }
+    }
+
+    #[test]
+    fn other_formats_are_not_verified_here() {
+        let bcrypt =
+            PasswordHash::parse("$2b$12$GhvMmNVjRW29ulnudl.LbuAnUtN/LRfe1JsBm1Xu6LE3059z5Tr8m")
+                .unwrap();
+        assert_eq!(bcrypt.params(), None);
         let mut memory = HashMemory::for_params(&FAST).unwrap();
         let password = Password::for_verification(STRONG);
-        // No output part: nothing to compare with.
-        let no_output = PasswordHash("$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ".into());
-        assert_eq!(no_output.params(), Some(FAST));
         assert_eq!(
-            no_output
+            bcrypt
                 .verify_with(&password, &FAST, &mut memory)
-                .unwrap(),
-            Verification::Mismatch
+                .unwrap_err()
+                .code,
+            "other_format"
         );
-        let garbage = PasswordHash("not a hash".into());
-        assert_eq!(garbage.params(), None);
-        assert_eq!(
-            garbage.verify_with(&password, &FAST, &mut memory).unwrap(),
-            Verification::Mismatch
-        );
-        assert_eq!(garbage.verify(&password, &FAST), Verification::Mismatch);
+        assert_eq!(bcrypt.verify(&password, &FAST), Verification::Mismatch);
     }
 
     #[test]
@@ -672,8 +736,8 @@ mod tests {
         );
         let argon2i = "$argon2i$v=19$m=16,t=2,p=1$c29tZXNhbHQ$T+jSkdfbPmSRKbxN3lLWgA";
         assert_eq!(
-            PasswordHash::parse(argon2i).unwrap_err().code,
-            "invalid_format"
+            PasswordHash::parse(argon2i).unwrap().format().name(),
+            "argon2i"
         );
     }
 }

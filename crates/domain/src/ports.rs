@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::auth::TokenLifetimes;
 use crate::error::{DomainError, StorageError};
 use crate::password::{Password, PasswordHash, Verification};
-use crate::types::TenantId;
+use crate::throttle::ThrottlePolicy;
 
 /// Makes and checks password hashes. Slow by design: implementations bound
 /// how many run at once and may refuse with [`HashError::Busy`].
@@ -74,37 +74,6 @@ impl From<HashError> for DomainError {
     }
 }
 
-/// Whose failed attempts are counted: a tenant and a login name's key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ThrottleKey {
-    /// The tenant.
-    pub tenant: TenantId,
-    /// The login name's case-insensitive key (or the trimmed lowercase text
-    /// when it is no valid username, so made-up names are counted too).
-    pub login: String,
-}
-
-impl ThrottleKey {
-    /// The key for attempts to log in to `tenant` as `login`.
-    pub fn new(tenant: TenantId, login: &str) -> Self {
-        let login = crate::types::Username::parse(login)
-            .map(|u| u.key().as_str().to_owned())
-            .unwrap_or_else(|_| login.trim().to_lowercase());
-        Self { tenant, login }
-    }
-}
-
-/// Counts failed password attempts and says when to refuse more.
-pub trait LoginThrottle {
-    /// `Err(seconds)` when attempts for `key` are refused now: the seconds
-    /// until one may succeed (at least 1).
-    fn check(&self, key: &ThrottleKey) -> Result<(), u64>;
-    /// Count a failed attempt for `key`.
-    fn record_failure(&self, key: &ThrottleKey);
-    /// Forget the failures of `key` (after a successful attempt).
-    fn record_success(&self, key: &ThrottleKey);
-}
-
 /// What an operation runs with: the repositories, the ports, the settings
 /// and the time.
 pub struct Ctx<'a, R> {
@@ -112,8 +81,9 @@ pub struct Ctx<'a, R> {
     pub repo: &'a R,
     /// Password hashing.
     pub hasher: &'a dyn PasswordHasher,
-    /// Failed-login counting.
-    pub throttle: &'a dyn LoginThrottle,
+    /// When failed password attempts are refused for a while (the counts
+    /// are in the repositories: see [`crate::throttle`]).
+    pub throttle: ThrottlePolicy,
     /// How long the tokens of a login live.
     pub tokens: TokenLifetimes,
     /// The time of the request, at the storage's precision.
@@ -124,6 +94,7 @@ impl<R> fmt::Debug for Ctx<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")
             .field("tokens", &self.tokens)
+            .field("throttle", &self.throttle)
             .field("now", &self.now)
             .finish_non_exhaustive()
     }

@@ -8,11 +8,13 @@
 
 use crate::credentials::{ApiKey, Session};
 use crate::error::{DomainError, StorageError, UniqueField};
+use crate::feed::FeedRecord;
 use crate::history::HistoryEntry;
 use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
+use crate::throttle::{ThrottleKey, ThrottlePolicy, Verdict};
 use crate::types::{
-    ApiKeyId, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
+    ApiKeyId, AttributeName, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
 };
 use crate::user::{LastAuthentication, User};
 
@@ -138,6 +140,30 @@ pub trait HistoryRepository {
     -> Result<Vec<HistoryEntry>, StorageError>;
 }
 
+/// The history read page by page, and the change feed.
+pub trait FeedRepository {
+    /// Up to `limit` history entries of the user `id` of `tenant`, newest
+    /// first, of versions below `before` (all when `None`); also after the
+    /// user was purged.
+    fn user_history_page(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<HistoryEntry>, StorageError>;
+    /// Up to `limit` history entries of `tenant` at feed positions `from`
+    /// and later, oldest first. Positions follow commit order without gaps:
+    /// an entry committed after this call returns gets a position above
+    /// every position returned.
+    fn feed_from(
+        &self,
+        tenant: TenantId,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<FeedRecord>, StorageError>;
+}
+
 /// Creating a tenant failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateTenantError {
@@ -227,6 +253,27 @@ pub trait SessionRepository {
     ) -> Result<(), StorageError>;
 }
 
+/// Failed password attempts, counted per (login, client address) and per
+/// login, shared by every node (see [`crate::throttle`]).
+pub trait LoginThrottleRepository {
+    /// One attempt for `key` at `now`, in one transaction: read the two
+    /// counts, apply `policy`, and when it allows the attempt, store the
+    /// new counts (the attempt counted as a failure until
+    /// [`clear_login_failures`](Self::clear_login_failures)). Concurrent
+    /// attempts for one login are serialised, so none reads a count
+    /// another is about to raise. May also delete failures `policy` has
+    /// forgotten.
+    fn take_login_attempt(
+        &self,
+        key: &ThrottleKey,
+        policy: &ThrottlePolicy,
+        now: time::OffsetDateTime,
+    ) -> Result<Verdict, StorageError>;
+    /// The password proved right: forget the failures of `key`'s login and
+    /// of its (login, address); other addresses' counts stay.
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StorageError>;
+}
+
 /// Defining an attribute failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DefineAttributeError {
@@ -241,6 +288,20 @@ pub enum DefineAttributeError {
     Storage(#[from] StorageError),
 }
 
+/// Removing an attribute definition failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveAttributeError {
+    /// The tenant has no such definition.
+    #[error("attribute not found")]
+    NotFound,
+    /// Users of the tenant still carry a value for it.
+    #[error("attribute in use")]
+    InUse,
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 /// Custom attribute definitions.
 pub trait AttributeRepository {
     /// Declare an attribute for a tenant.
@@ -250,6 +311,13 @@ pub trait AttributeRepository {
     ) -> Result<(), DefineAttributeError>;
     /// The tenant's definitions, by name.
     fn list_attributes(&self, tenant: TenantId) -> Result<Vec<AttributeDefinition>, StorageError>;
+    /// Remove the tenant's definition `name`, unless a user of the tenant
+    /// still carries a value for it.
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &AttributeName,
+    ) -> Result<(), RemoveAttributeError>;
     /// The tenant's declared attribute names.
     fn declared_attributes(&self, tenant: TenantId) -> Result<DeclaredAttributes, StorageError> {
         Ok(DeclaredAttributes::new(
@@ -266,6 +334,7 @@ pub trait Repositories:
     + ApiKeyRepository
     + SessionRepository
     + AttributeRepository
+    + LoginThrottleRepository
 {
 }
 
@@ -276,6 +345,7 @@ impl<T> Repositories for T where
         + ApiKeyRepository
         + SessionRepository
         + AttributeRepository
+        + LoginThrottleRepository
 {
 }
 

@@ -30,11 +30,14 @@ mod codec;
 mod connection;
 mod credentials;
 mod error;
+mod feed;
 mod list;
 mod profile;
 mod schema;
+mod secrets;
 mod store;
 mod tenants;
+mod throttle;
 mod users;
 
 pub use error::{MigrateError, OpenError};

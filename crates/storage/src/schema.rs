@@ -69,6 +69,49 @@ diesel::table! {
         at -> BigInt,
         changes -> Text,
         comment -> Nullable<Text>,
+        feed_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    tenant_feed (tenant_id) {
+        tenant_id -> Text,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        created_at -> BigInt,
+        cursor_seq -> BigInt,
+        cursor_index -> BigInt,
+        state -> Text,
+        attempts -> BigInt,
+        failing_since -> Nullable<BigInt>,
+        next_attempt_at -> BigInt,
+        lease_id -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_cursor -> Text,
+        event_type -> Text,
+        attempt -> BigInt,
+        at -> BigInt,
+        status_code -> Nullable<BigInt>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        next_retry_at -> Nullable<BigInt>,
     }
 }
 
@@ -109,6 +152,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (tenant_id, login, address) {
+        tenant_id -> Text,
+        login -> Text,
+        address -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> BigInt,
+    }
+}
+
 // A user is identified by (tenant_id, id), and the tables derived from it
 // (user_roles, user_organizations, user_attributes, sessions) refer to it by
 // (tenant_id, user_id). diesel's `joinable!` supports only a single-column
@@ -125,4 +186,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     sessions,
     attribute_definitions,
+    tenant_feed,
+    webhooks,
+    webhook_deliveries,
 );

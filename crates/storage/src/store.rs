@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use diesel::RunQueryDsl;
@@ -101,6 +101,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    committed: Arc<RwLock<Vec<CommitHook>>>,
     waits: Arc<WaitCounters>,
 }
 
@@ -132,6 +133,9 @@ pub struct PoolState {
     /// Callers that waited the whole connection timeout and got none.
     pub timeouts: u64,
 }
+
+/// Called after a transaction that wrote history committed.
+type CommitHook = Arc<dyn Fn() + Send + Sync>;
 
 impl fmt::Debug for Store {
     // Not derived: the pool's manager holds the URL, which may hold a password.
@@ -190,8 +194,30 @@ impl Store {
         Ok(Store {
             pool,
             backend,
+            committed: Arc::default(),
             waits: Arc::default(),
         })
+    }
+
+    /// Call `hook` after every transaction of this store (and its clones)
+    /// that wrote a history entry has committed: the change feed's waiters
+    /// and the webhook worker use it to read a new event at once. It runs
+    /// on the writing thread: it must be quick and must not block.
+    pub fn on_history_commit(&self, hook: impl Fn() + Send + Sync + 'static) {
+        if let Ok(mut hooks) = self.committed.write() {
+            hooks.push(Arc::new(hook));
+        }
+    }
+
+    /// Tell the hooks that history was committed.
+    pub(crate) fn history_committed(&self) {
+        let hooks: Vec<CommitHook> = match self.committed.read() {
+            Ok(hooks) => hooks.clone(),
+            Err(_) => return,
+        };
+        for hook in hooks {
+            hook();
+        }
     }
 
     /// The pool as it is now (for metrics; cheap, takes no connection).

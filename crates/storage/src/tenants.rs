@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use userhub_domain::StorageError;
 use userhub_domain::password::PasswordPolicy;
 use userhub_domain::repository::{
-    AttributeRepository, CreateTenantError, DefineAttributeError, TenantRepository,
+    AttributeRepository, CreateTenantError, DefineAttributeError, RemoveAttributeError,
+    TenantRepository,
 };
 use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
 use userhub_domain::types::{AttributeName, TenantId};
@@ -15,7 +16,7 @@ use userhub_domain::types::{AttributeName, TenantId};
 use crate::codec::{from_json, from_micros, micros, parse, to_json};
 use crate::connection::{TxError, write_tx};
 use crate::error::{failure, is_foreign_key_violation, is_unique_violation};
-use crate::schema::{attribute_definitions, tenants};
+use crate::schema::{attribute_definitions, tenants, user_attributes};
 use crate::store::Store;
 
 #[derive(Debug, Insertable, Queryable, Selectable)]
@@ -159,6 +160,41 @@ impl AttributeRepository for Store {
             }
             TxError::Db(e) if is_foreign_key_violation(&e) => DefineAttributeError::TenantNotFound,
             TxError::Db(e) => DefineAttributeError::Storage(failure(OP, &e)),
+        })
+    }
+
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &AttributeName,
+    ) -> Result<(), RemoveAttributeError> {
+        const OP: &str = "remove attribute";
+        let tenant = tenant.to_string();
+        let name = name.as_str().to_owned();
+        let mut conn = self.conn(OP)?;
+        let result = write_tx(&mut conn, |conn| {
+            let used: i64 = user_attributes::table
+                .filter(user_attributes::tenant_id.eq(&tenant))
+                .filter(user_attributes::name.eq(&name))
+                .count()
+                .get_result(conn)?;
+            if used > 0 {
+                return Err(TxError::Op(RemoveAttributeError::InUse));
+            }
+            let removed = diesel::delete(
+                attribute_definitions::table
+                    .filter(attribute_definitions::tenant_id.eq(&tenant))
+                    .filter(attribute_definitions::name.eq(&name)),
+            )
+            .execute(conn)?;
+            if removed == 0 {
+                return Err(TxError::Op(RemoveAttributeError::NotFound));
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TxError::Op(e) => e,
+            TxError::Db(e) => RemoveAttributeError::Storage(failure(OP, &e)),
         })
     }
 

@@ -48,6 +48,8 @@ use crate::schema::{
 use crate::store::Store;
 use crate::{credentials, list};
 
+mod import;
+
 /// A `users` row as read.
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -272,7 +274,7 @@ struct StoredChange {
 
 #[derive(Debug, Insertable, Queryable, Selectable)]
 #[diesel(table_name = user_history, treat_none_as_default_value = false)]
-struct HistoryRow {
+pub(crate) struct HistoryRow {
     tenant_id: String,
     user_id: String,
     version: i64,
@@ -315,7 +317,7 @@ impl HistoryRow {
         })
     }
 
-    fn into_entry(self, op: &'static str) -> Result<HistoryEntry, StorageError> {
+    pub(crate) fn into_entry(self, op: &'static str) -> Result<HistoryEntry, StorageError> {
         let stored: Vec<StoredChange> = from_json(op, "history changes", &self.changes)?;
         let changes = stored
             .into_iter()
@@ -472,6 +474,9 @@ impl UserRepository for Store {
                 .execute(conn)?;
             Ok(())
         });
+        if result.is_ok() {
+            self.history_committed();
+        }
         result.map_err(|e| match e {
             TxError::Op(never) => match never {},
             TxError::Db(e) => {
@@ -594,6 +599,9 @@ impl UserRepository for Store {
             }
             Ok(())
         });
+        if result.is_ok() {
+            self.history_committed();
+        }
         result.map_err(|e| match e {
             TxError::Op(e) => e,
             TxError::Db(e) => match unique_field(&e) {

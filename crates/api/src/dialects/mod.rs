@@ -6,6 +6,7 @@
 //! mechanisms in [`crate::toolkit`]. The application mounts them in
 //! [`crate::routes`].
 
+pub mod admin;
 pub mod blocks;
 pub mod cl2c;
 pub mod iklim;

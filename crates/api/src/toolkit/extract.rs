@@ -1,28 +1,37 @@
 //! Reading a request: its JSON body ([`Body`]), its query string
-//! ([`query_pairs`]), and the credentials in its headers ([`Bearer`],
-//! [`header_text`]).
+//! ([`query_pairs`]), the credentials in its headers ([`Bearer`],
+//! [`header_text`]), and the client's address ([`ClientAddr`]).
 //!
 //! [`Body`] never fails on its own: it carries the body's problem to the
 //! handler, which hands it to the pipeline, so a request with a bad
 //! credential *and* a bad body is answered 401, whatever order actix
 //! resolves extractors in.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::dev::Payload;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::mime;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, mime, web};
+use futures_core::Stream;
 use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, DialectError};
 use super::pipeline::Access;
 use super::report::{Challenge, Failure, RequestError};
 use crate::secrets;
+use crate::state::AppState;
 
 /// How large a body may be and how long it may take to arrive; registered
 /// once as app data.
@@ -38,7 +47,7 @@ impl Default for BodySettings {
     fn default() -> Self {
         Self {
             limit: crate::config::DEFAULT_BODY_LIMIT,
-            timeout: Duration::from_secs(10),
+            timeout: crate::config::DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -82,7 +91,12 @@ async fn read(
     })?
     .map_err(|_| too_large)?
     .map_err(|e| RequestError::MalformedJson(format!("the body could not be read ({e})")))?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    parse_object(&bytes)
+}
+
+/// A body's bytes as one JSON object, or what is wrong with them.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RequestError> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(RequestError::NotAnObject),
         // A syntax error says where, never what: serde_json's message names
@@ -112,6 +126,71 @@ impl FromRequest for Body {
     }
 }
 
+/// The middleware that closes the connection after answering a request
+/// whose chunked body was not read to its end (answered before it was
+/// read, or too slow: 408).
+///
+/// actix closes such a connection when the body's reader is still alive
+/// once the answer is written, but when the reader was dropped it goes on
+/// reading and discarding the rest of a chunked body with no time limit,
+/// so a client that stops sending would hold the connection for ever. So
+/// the middleware keeps the reader itself (the handler reads through it)
+/// and hands it to the answer's body, which outlives the answer's last
+/// byte. (actix closes an unread `Content-Length` body's connection on its
+/// own.)
+pub async fn close_unread_bodies(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !req.headers().contains_key(TRANSFER_ENCODING) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let reader = Rc::new(RefCell::new(req.take_payload()));
+    let relay: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(Relay(Rc::clone(&reader)));
+    req.set_payload(Payload::from(relay));
+    let response = next.call(req).await?.map_into_boxed_body();
+    Ok(response.map_body(|_, body| {
+        BoxBody::new(Holding {
+            body,
+            _reader: reader,
+        })
+    }))
+}
+
+/// The handler's view of a body the middleware holds.
+struct Relay(Rc<RefCell<Payload>>);
+
+impl Stream for Relay {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut *self.0.borrow_mut()).poll_next(cx)
+    }
+}
+
+/// An answer's body that keeps the request's body reader alive until the
+/// answer's last byte is written.
+struct Holding {
+    body: BoxBody,
+    _reader: Rc<RefCell<Payload>>,
+}
+
+impl MessageBody for Holding {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.body).poll_next(cx)
+    }
+}
+
 impl Body {
     /// The body as a command, or what is wrong with it (to be answered
     /// after the caller is admitted).
@@ -123,9 +202,53 @@ impl Body {
     }
 }
 
+/// The client's address: the socket's peer, or behind a trusted proxy the
+/// address `X-Forwarded-For` names (see [`crate::proxies`]). `None` only
+/// when the connection has no peer address (not on TCP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl ClientAddr {
+    /// The address as login throttling counts it.
+    pub fn for_throttle(&self) -> Option<userhub_domain::throttle::ClientAddress> {
+        self.0.map(userhub_domain::throttle::ClientAddress::of)
+    }
+
+    /// The address as text (`192.0.2.1`, `2001:db8::1`).
+    pub fn text(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+impl FromRequest for ClientAddr {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let client = req
+            .peer_addr()
+            .map(|peer| match req.app_data::<web::Data<AppState>>() {
+                Some(state) if !state.config.trusted_proxies.is_empty() => {
+                    let forwarded = req
+                        .headers()
+                        .get_all("x-forwarded-for")
+                        .filter_map(|v| v.to_str().ok());
+                    state.config.trusted_proxies.client(peer.ip(), forwarded)
+                }
+                _ => peer.ip(),
+            });
+        ready(Ok(ClientAddr(client)))
+    }
+}
+
 /// The query string's pairs, in order (`+` and `%xx` decoded).
 pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, RequestError> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+    parse_query(req.query_string())
+}
+
+/// A query string's pairs, in order (`+` and `%xx` decoded).
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, RequestError> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
         .map(web::Query::into_inner)
         .map_err(|_| {
             RequestError::MalformedQuery("it must be name=value pairs joined by &".to_owned())

@@ -4,15 +4,16 @@
 //!
 //! - [`fields`]: the one field reader for request bodies (required,
 //!   optional, patch, list), every failure a field error at its JSON path;
-//! - [`extract`]: the body, the query string and the credentials of a
-//!   request;
+//! - [`extract`]: the body, the query string, the credentials and the
+//!   client's address of a request;
 //! - [`pipeline`]: one trip to the blocking pool that authenticates and runs
 //!   the domain operation;
 //! - [`report`]: every failure as one neutral report;
 //! - [`dialect`]: the [`Dialect`] trait a dialect implements to name fields
 //!   and render a report in its own documented body;
 //! - [`openapi`]: the error answers and security scheme every document shares;
-//! - [`render`]: small pieces of every dialect's response shapes.
+//! - [`render`]: small pieces of every dialect's response shapes;
+//! - [`tokens`]: continuation tokens signed for a tenant and a query.
 
 pub mod dialect;
 pub mod extract;
@@ -21,10 +22,12 @@ pub mod openapi;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod tokens;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
-    Bearer, BearerToken, Body, BodySettings, Caller, Credential, header_text, query_pairs,
+    Bearer, BearerToken, Body, BodySettings, Caller, ClientAddr, Credential, header_text,
+    query_pairs,
 };
 pub use fields::{Expected, In, SecretText};
 pub use pipeline::{Accepts, Access, ClaimRefused, Pipeline};

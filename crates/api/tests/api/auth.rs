@@ -5,6 +5,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use userhub_domain::password::HashParams;
 use userhub_domain::repository::ApiKeyRepository;
+use userhub_domain::throttle::{Limit, ThrottlePolicy};
 use userhub_domain::types::Role;
 
 use crate::both_backends;
@@ -198,33 +199,128 @@ async fn login_tenant_resolution(backend: Backend) {
     );
 }
 
-async fn throttled_after_repeated_failures(backend: Backend) {
-    let Some(app) = spawn_app_with(backend, |c| c.throttle.max_failures = 3).await else {
+/// Three free failures per (username, address), then a minute; six per
+/// username over every address, then a minute. Long delays, so no answer
+/// depends on how fast the test runs.
+fn slow_throttle(config: &mut userhub_api::config::Config) {
+    let minute = time::Duration::minutes(1);
+    config.throttle = ThrottlePolicy {
+        per_address: Limit {
+            free: 3,
+            first_delay: minute,
+            max_delay: minute,
+        },
+        per_login: Limit {
+            free: 6,
+            first_delay: minute,
+            max_delay: minute,
+        },
+        forget_after: time::Duration::hours(1),
+    };
+}
+
+/// A login to `acme` as if from `client` (the test's peer, 127.0.0.1, is a
+/// trusted proxy in these tests).
+async fn login_from(
+    app: &crate::helpers::TestApp,
+    client: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.request(Method::POST, "/v1/auth/login", None)
+        .header("tenant", "acme")
+        .header("X-Forwarded-For", client)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn throttled_per_address_without_locking_the_user_out(backend: Backend) {
+    let Some(mut app) = spawn_app_with(backend, |c| {
+        slow_throttle(c);
+        c.trusted_proxies = "127.0.0.1".parse().unwrap();
+    })
+    .await
+    else {
         return;
     };
     app.create_user("ada@example.com", &["STANDARD_USER"], "ACTIVE")
         .await;
+    const ATTACKER: &str = "203.0.113.66";
     for _ in 0..3 {
-        let response = app
-            .login_response("ada@example.com", "Wr0ng!Password#1")
-            .await;
+        let response = login_from(&app, ATTACKER, "ada@example.com", "Wr0ng!Password#1").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    // Locked: even the right password waits.
-    let response = app.login_response("ADA@example.com", STRONG).await;
+    // The attacker's address waits, even with the right password...
+    let response = login_from(&app, ATTACKER, "ADA@example.com", STRONG).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = response.headers()[header::RETRY_AFTER]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert!((1..=60).contains(&retry_after(&response)));
     let (_, body) = answer(response).await;
     assert_eq!(body["code"], "too_many_requests");
+    // ...and after a restart (the counts are in the database).
+    app.restart_with(|_| {});
+    let response = login_from(&app, ATTACKER, "ada@example.com", STRONG).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The real user, from their own address, is not locked out.
+    let response = login_from(&app, "198.51.100.7", "ada@example.com", STRONG).await;
+    assert_eq!(response.status(), StatusCode::OK);
     // Other usernames are not affected.
     app.create_user("bob@example.com", &["STANDARD_USER"], "ACTIVE")
         .await;
-    app.login("bob@example.com", STRONG).await;
+    let response = login_from(&app, ATTACKER, "bob@example.com", STRONG).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn throttled_per_username_across_addresses(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |c| {
+        slow_throttle(c);
+        c.trusted_proxies = "127.0.0.0/8".parse().unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    app.create_user("ada@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    // Six addresses, one failure each (unknown usernames count alike).
+    for i in 1..=6 {
+        let response = login_from(
+            &app,
+            &format!("203.0.113.{i}"),
+            "ada@example.com",
+            "Wr0ng!Password#1",
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = login_from(&app, "198.51.100.7", "ada@example.com", STRONG).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!((1..=60).contains(&retry_after(&response)));
+}
+
+async fn forwarded_for_is_ignored_from_untrusted_peers(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, slow_throttle).await else {
+        return;
+    };
+    app.create_user("ada@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    // 127.0.0.1 is no trusted proxy here: every claimed address is the peer's.
+    for i in 1..=3 {
+        let client = format!("203.0.113.{i}");
+        let response = login_from(&app, &client, "ada@example.com", "Wr0ng!Password#1").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = login_from(&app, "198.51.100.7", "ada@example.com", STRONG).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn access_tokens_expire(backend: Backend) {
@@ -428,7 +524,9 @@ both_backends!(
     failed_logins_look_alike,
     only_active_users_log_in,
     login_tenant_resolution,
-    throttled_after_repeated_failures,
+    throttled_per_address_without_locking_the_user_out,
+    throttled_per_username_across_addresses,
+    forwarded_for_is_ignored_from_untrusted_peers,
     access_tokens_expire,
     change_own_password,
     api_keys,

@@ -155,10 +155,89 @@ async fn every_failure_is_one_line(backend: Backend) {
     assert!(migrated.status.success(), "{migrated:?}");
 }
 
+/// `user history` shows what the admin API shows; `attribute list` and
+/// `attribute remove` see what HTTP declared.
+async fn history_and_attributes(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let user = app
+        .create_user("cli@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let id = user["userId"].as_str().unwrap().to_owned();
+    let (status, _) = answer(
+        app.patch(
+            "/v1/users/update",
+            &app.admin_key,
+            &json!({"userId": id, "firstName": "Renamed", "password": "An0ther!Str0ng#Secret"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let history = userhub(&app, &["user", "history", "--tenant", "acme", &id]).await;
+    assert!(history.status.success(), "{history:?}");
+    let text = stdout(&history);
+    let versions: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(versions, ["2", "1"], "{text}");
+    assert!(
+        text.contains("firstName: \"Test\" -> \"Renamed\""),
+        "{text}"
+    );
+    assert!(text.contains("password: changed"), "{text}");
+    assert!(
+        !text.contains("argon2") && !text.contains("An0ther"),
+        "{text}"
+    );
+    let unknown = userhub(
+        &app,
+        &[
+            "user",
+            "history",
+            "--tenant",
+            "acme",
+            "00000000-0000-0000-0000-000000000000",
+        ],
+    )
+    .await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(stderr_lines(&unknown).len(), 1);
+
+    let (status, _) = answer(
+        app.post(
+            "/admin/v1/attributes",
+            &app.admin_key,
+            &json!({"name": "costCenter", "description": "billing"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let list = stdout(&userhub(&app, &["attribute", "list", "--tenant", "acme"]).await);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("costCenter") && l.ends_with("billing")),
+        "{list}"
+    );
+    let removed = userhub(
+        &app,
+        &["attribute", "remove", "--tenant", "acme", "costCenter"],
+    )
+    .await;
+    assert!(removed.status.success(), "{removed:?}");
+    let list = stdout(&userhub(&app, &["attribute", "list", "--tenant", "acme"]).await);
+    assert!(!list.contains("costCenter"), "{list}");
+}
+
 both_backends!(
     tenants,
     api_keys_made_by_the_cli_work,
     every_failure_is_one_line,
+    history_and_attributes,
     lists_are_tables_or_json
 );
 

@@ -9,18 +9,24 @@
 
 mod helpers;
 mod pipeline;
+mod process;
 
+mod admin;
 mod auth;
 mod blocks;
 mod cl2c;
 mod cli;
 mod cross_dialect;
 mod docs_page;
+mod faults;
 mod identifiers;
 mod iklim;
+mod import;
 mod logs;
 mod memory;
 mod metrics;
 mod modules;
 mod nevis;
+mod nodes;
 mod service;
+mod timeouts;

@@ -11,18 +11,14 @@
 //! does within the 2-second queue wait.
 #![cfg(target_os = "linux")]
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier, Mutex, PoisonError, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Barrier, Mutex, PoisonError};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use userhub_testkit::{Backend, TestDatabase};
 
 use crate::helpers::STRONG;
+use crate::process::{Server, admin, exchange, post, wait_until_healthy};
 
 /// Hashing slots of the server under test.
 const CONCURRENCY: u64 = 2;
@@ -39,7 +35,7 @@ const REQUESTS_PER_STORM: usize = 200;
 /// How far the last five storms may go above the highest of the first
 /// five, besides what new blocking threads bring (below). Room for slow
 /// settling: arena fragmentation, SQLite's page cache as the database gains
-/// users, the login throttle's entries (measured: at most 2 MiB between the
+/// users (measured: at most 2 MiB between the
 /// halves once new threads are accounted for). Growth per storm shows five
 /// times over, so this catches 1.6 MiB a storm; and it is less than one
 /// argon2 buffer (19 MiB), so a single buffer kept beyond the pool's fails.
@@ -51,196 +47,6 @@ const NOISE_KIB: u64 = 8 * 1024;
 /// 120 KiB (debug build). Before issue 8 a new thread that hashed kept an
 /// argon2 buffer: 19 MiB, 76 times this.
 const PER_THREAD_KIB: u64 = 256;
-
-/// The `userhub` binary with a clean environment for its tunables, so that
-/// the defaults (argon2's 19 MiB among them) are what runs.
-fn userhub(database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_userhub"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("USERHUB_") || name == "MALLOC_MMAP_THRESHOLD_" {
-            command.env_remove(name);
-        }
-    }
-    command.env("DATABASE_URL", database_url);
-    command
-}
-
-/// Run an administrator command; its standard output.
-fn admin(database_url: &str, args: &[&str]) -> String {
-    let output = userhub(database_url)
-        .args(args)
-        .env("RUST_LOG", "off")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "userhub {args:?}: {output:?}");
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The running server; killed when dropped, so a failing test leaves
-/// no process behind.
-struct Server {
-    child: Child,
-    /// `127.0.0.1:PORT`.
-    address: String,
-    /// The last lines the server logged, but for its 200 and 401 answers.
-    log: Arc<Mutex<VecDeque<String>>>,
-}
-
-/// Log lines kept for a failure message.
-const LOG_TAIL: usize = 40;
-
-impl Server {
-    fn start(database_url: &str) -> Self {
-        let mut child = userhub(database_url)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("USERHUB_HASH_CONCURRENCY", CONCURRENCY.to_string())
-            .env("USERHUB_WORKERS", "2")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The server names its port in its log; keep reading the log after
-        // that (one access line a request), or a full pipe would stall it.
-        let stderr = child.stderr.take().unwrap();
-        let (found, address) = mpsc::channel();
-        let log = Arc::new(Mutex::new(VecDeque::new()));
-        let tail = Arc::clone(&log);
-        std::thread::spawn(move || {
-            let mut found = Some(found);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                // The last lines, for the failure message; access lines
-                // of answered requests tell nothing.
-                if !line.contains("\" 200 ") && !line.contains("\" 401 ") {
-                    let mut tail = log.lock().unwrap_or_else(PoisonError::into_inner);
-                    if tail.len() == LOG_TAIL {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line.clone());
-                }
-                if let Some(at) = line.find("listening on http://")
-                    && let Some(found) = found.take()
-                {
-                    let address = &line[at + "listening on http://".len()..];
-                    let _ = found.send(address.trim().to_owned());
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            address: String::new(),
-            log: tail,
-        };
-        match address.recv_timeout(Duration::from_secs(120)) {
-            Ok(address) => server.address = address,
-            Err(_) => panic!(
-                "the server did not say where it listens: {:?}",
-                server.child.try_wait()
-            ),
-        }
-        server
-    }
-
-    /// The server's last log lines, one a line.
-    fn log_tail(&self) -> String {
-        let tail = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        tail.iter().cloned().collect::<Vec<_>>().join("\n")
-    }
-
-    /// Resident memory in KiB, from `/proc/<pid>/status`.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| panic!("no VmRSS in {status}"))
-    }
-
-    /// The names of the server's threads.
-    fn thread_names(&self) -> Vec<String> {
-        std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
-            .unwrap()
-            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-            .map(|name| name.trim().to_owned())
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Send one HTTP/1.1 request on a new connection and read the answer to
-/// its end (`Connection: close`): its status and body.
-fn exchange(address: &str, request: &[u8]) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
-    // Generous: on a loaded 2-core machine an answer may take long.
-    let patience = Some(Duration::from_secs(300));
-    stream
-        .set_read_timeout(patience)
-        .and_then(|()| stream.set_write_timeout(patience))
-        .map_err(|e| format!("timeouts: {e}"))?;
-    stream
-        .write_all(request)
-        .map_err(|e| format!("write: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {answer:?}"))?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, body)| body.to_owned());
-    Ok((status, body))
-}
-
-/// An HTTP/1.1 POST of `body` as JSON, with `headers` (`Name: value`).
-fn post(address: &str, path: &str, headers: &[String], body: &Value) -> Vec<u8> {
-    let body = body.to_string();
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for header in headers {
-        request.push_str(header);
-        request.push_str("\r\n");
-    }
-    request.push_str("\r\n");
-    request.push_str(&body);
-    request.into_bytes()
-}
-
-/// Poll `/healthz` until it answers 200.
-fn wait_until_healthy(server: &Server) {
-    let request = format!(
-        "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.address
-    );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let answer = exchange(&server.address, request.as_bytes());
-        if matches!(answer, Ok((200, _))) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/healthz never answered 200: {answer:?}\nthe server's log:\n{}",
-            server.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// What one storm's requests were answered.
 #[derive(Debug, Default)]
@@ -322,7 +128,13 @@ fn memory_stays_bounded_under_password_storms(backend: Backend) {
         &["api-key", "create", "--tenant", "acme", "--role", "ADMIN"],
     );
     let key = out.lines().last().unwrap().trim().to_owned();
-    let server = Server::start(database.url());
+    let server = Server::start(
+        database.url(),
+        &[
+            ("USERHUB_HASH_CONCURRENCY", CONCURRENCY.to_string()),
+            ("USERHUB_WORKERS", "2".to_owned()),
+        ],
+    );
     wait_until_healthy(&server);
 
     let idle = server.rss_kib();

@@ -32,7 +32,10 @@ fn value(text: &str, series: &str) -> Option<f64> {
 
 async fn metrics_follow_the_traffic(backend: Backend) {
     let Some(app) = spawn_app_with(backend, |config| {
-        config.throttle.max_failures = 1;
+        // One free failure, then a wait far longer than the test.
+        config.throttle.per_address.free = 1;
+        config.throttle.per_address.first_delay = time::Duration::minutes(10);
+        config.throttle.per_address.max_delay = time::Duration::minutes(10);
     })
     .await
     else {

@@ -14,11 +14,12 @@ use crate::both_backends;
 use crate::helpers::{Backend, STRONG, TestApp, answer, spawn_app, spawn_app_with};
 
 /// One dialect as a client sees it: how to send it a body, and how to read
-/// the fields and status its error body names.
-struct Dialect {
-    name: &'static str,
+/// the fields and status its error body names. (Also used by the timeout
+/// tests, which speak HTTP over plain sockets.)
+pub(crate) struct Dialect {
+    pub(crate) name: &'static str,
     /// A route that takes a JSON body, and the status of invalid content.
-    body_route: &'static str,
+    pub(crate) body_route: &'static str,
     invalid: StatusCode,
     /// A field the body route takes as a string.
     text_field: &'static str,
@@ -30,7 +31,7 @@ struct Dialect {
     wrong_method: (&'static str, Method, &'static str),
 }
 
-const DIALECTS: [Dialect; 4] = [
+pub(crate) const DIALECTS: [Dialect; 4] = [
     Dialect {
         name: "iklim",
         body_route: "/v1/users/create",
@@ -86,6 +87,19 @@ impl Dialect {
         }
     }
 
+    /// The same credential as raw header lines (`Name: value`), for a
+    /// request written on a plain socket.
+    pub(crate) fn credential_lines(&self, app: &TestApp) -> Vec<String> {
+        match self.name {
+            "cl2c" => vec![
+                "tenant: acme".to_owned(),
+                format!("X-API-Key: {}", app.admin_key),
+            ],
+            "blocks" => vec![format!("x-blocks-key: {}", app.admin_key)],
+            _ => vec![format!("Authorization: Bearer {}", app.admin_key)],
+        }
+    }
+
     /// The fields an error body names, in order.
     fn fields(&self, body: &Value) -> Vec<String> {
         match self.name {
@@ -106,7 +120,7 @@ impl Dialect {
     }
 
     /// Whether `body` is this dialect's error body.
-    fn is_error_body(&self, body: &Value, status: StatusCode) -> bool {
+    pub(crate) fn is_error_body(&self, body: &Value, status: StatusCode) -> bool {
         match self.name {
             "nevis" => {
                 body.as_object().is_some_and(|o| o.len() == 1)

@@ -10,6 +10,7 @@ use userhub_domain::history::HistoryEntry;
 use userhub_domain::query::{UserPage, UserQuery};
 use userhub_domain::repository::*;
 use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
+use userhub_domain::throttle::{Failures, ThrottleKey, ThrottlePolicy, Verdict};
 use userhub_domain::types::{ApiKeyId, EmailKey, SessionId, TenantId, UserId, UsernameKey};
 use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User};
@@ -22,6 +23,8 @@ pub struct MemoryStore {
     pub keys: RefCell<Vec<ApiKey>>,
     pub sessions: RefCell<BTreeMap<SessionId, Session>>,
     pub attributes: RefCell<Vec<AttributeDefinition>>,
+    /// Failed password attempts by (tenant, login, address; "" for every address).
+    pub login_failures: RefCell<BTreeMap<(TenantId, String, String), Failures>>,
     /// Updates written, with whether each revoked the user's sessions.
     pub updates: RefCell<Vec<bool>>,
 }
@@ -337,5 +340,61 @@ impl AttributeRepository for MemoryStore {
             .filter(|d| d.tenant == tenant)
             .cloned()
             .collect())
+    }
+
+    fn remove_attribute(
+        &self,
+        tenant: TenantId,
+        name: &userhub_domain::types::AttributeName,
+    ) -> Result<(), RemoveAttributeError> {
+        let in_use = self
+            .users
+            .borrow()
+            .values()
+            .any(|u| u.tenant == tenant && u.attributes.iter().any(|(n, _)| n == name));
+        if in_use {
+            return Err(RemoveAttributeError::InUse);
+        }
+        let mut attributes = self.attributes.borrow_mut();
+        let before = attributes.len();
+        attributes.retain(|d| !(d.tenant == tenant && &d.name == name));
+        if attributes.len() == before {
+            return Err(RemoveAttributeError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+impl LoginThrottleRepository for MemoryStore {
+    fn take_login_attempt(
+        &self,
+        key: &ThrottleKey,
+        policy: &ThrottlePolicy,
+        now: OffsetDateTime,
+    ) -> Result<Verdict, StorageError> {
+        let mut failures = self.login_failures.borrow_mut();
+        let address = (key.tenant, key.login.clone(), key.address_key());
+        let login = (key.tenant, key.login.clone(), String::new());
+        let verdict = policy.decide(
+            failures.get(&address).copied(),
+            failures.get(&login).copied(),
+            now,
+        );
+        if let Verdict::Allowed {
+            per_address,
+            per_login,
+        } = verdict
+        {
+            failures.insert(address, per_address);
+            failures.insert(login, per_login);
+        }
+        Ok(verdict)
+    }
+
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StorageError> {
+        let mut failures = self.login_failures.borrow_mut();
+        failures.remove(&(key.tenant, key.login.clone(), key.address_key()));
+        failures.remove(&(key.tenant, key.login.clone(), String::new()));
+        Ok(())
     }
 }

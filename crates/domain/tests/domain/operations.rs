@@ -15,6 +15,7 @@ use userhub_domain::ports::{Ctx, HashError, PasswordHasher};
 use userhub_domain::repository::{ApiKeyRepository, AttributeRepository, UserRepository};
 use userhub_domain::service::{self, CreateUser, UpdateUser};
 use userhub_domain::tenant::{AttributeDefinition, Tenant};
+use userhub_domain::throttle::{Limit, ThrottlePolicy};
 use userhub_domain::types::{
     ApiKeyId, AttributeEntry, AttributeInput, AttributeName, Email, PersonName, Role, Status,
     UserId, Username,
@@ -22,7 +23,7 @@ use userhub_domain::types::{
 use userhub_domain::{DomainError, Field, NewUser, User, UserChanges, UserField};
 
 use crate::memory::MemoryStore;
-use crate::support::{CountingHasher, CountingThrottle, now};
+use crate::support::{CountingHasher, now};
 
 const STRONG: &str = "correct-horse-battery-staple-42";
 
@@ -30,7 +31,6 @@ struct World {
     store: MemoryStore,
     tenant: Tenant,
     hasher: CountingHasher,
-    throttle: CountingThrottle,
 }
 
 impl World {
@@ -40,7 +40,6 @@ impl World {
             store,
             tenant,
             hasher: CountingHasher::default(),
-            throttle: CountingThrottle::default(),
         }
     }
 
@@ -48,7 +47,7 @@ impl World {
         Ctx {
             repo: &self.store,
             hasher: &self.hasher,
-            throttle: &self.throttle,
+            throttle: three_failures_then_a_minute(),
             tokens: TokenLifetimes::default(),
             now: now(),
         }
@@ -92,9 +91,28 @@ impl World {
                 login: login.into(),
                 password: PlainPassword::new(password),
                 location: None,
+                client: None,
                 tokens,
             },
         )
+    }
+}
+
+/// Three failures from one address, then a minute between attempts.
+fn three_failures_then_a_minute() -> ThrottlePolicy {
+    let minute = time::Duration::minutes(1);
+    ThrottlePolicy {
+        per_address: Limit {
+            free: 3,
+            first_delay: minute,
+            max_delay: minute,
+        },
+        per_login: Limit {
+            free: 100,
+            first_delay: minute,
+            max_delay: minute,
+        },
+        forget_after: time::Duration::hours(1),
     }
 }
 
@@ -299,6 +317,7 @@ fn a_user_changes_their_own_password_proving_the_old_one() {
         id: target.id,
         current: PlainPassword::new(current),
         new: PlainPassword::new(new),
+        client: None,
     };
     let error =
         auth::change_own_password(&world.ctx(), &me, change("wrong", "An0ther!Str0ng#Secret"))
@@ -342,6 +361,7 @@ fn failed_logins_look_alike_and_are_throttled_before_any_work() {
             login: "ada".into(),
             password: PlainPassword::new(STRONG),
             location: None,
+            client: None,
             tokens: TokenHashes {
                 access: "a".into(),
                 refresh: "r".into(),
@@ -371,7 +391,7 @@ fn failed_logins_look_alike_and_are_throttled_before_any_work() {
         Err(DomainError::TooManyAttempts { retry_after: 60 })
     ));
     assert_eq!(spent(&world), 5);
-    world.throttle.failures.borrow_mut().clear();
+    world.store.login_failures.borrow_mut().clear();
     let session = world.log_in("ada@example.com", STRONG).unwrap();
     assert_eq!(session.user.username.as_str(), "ada");
     assert!(session.user.last_authentication.is_some());

@@ -24,7 +24,7 @@ use userhub_domain::{
     AddressChanges, DomainError, NewUser, Patch, StorageError, User, UserChanges,
 };
 
-use crate::support::{CountingHasher, CountingThrottle, now, user};
+use crate::support::{CountingHasher, now, user};
 
 /// One stored user. `race`, when set, is a change another writer lands
 /// between the operation's read and its write (once).
@@ -131,16 +131,22 @@ impl AttributeRepository for Memory {
     fn list_attributes(&self, _: TenantId) -> Result<Vec<AttributeDefinition>, StorageError> {
         Ok(Vec::new())
     }
+    fn remove_attribute(
+        &self,
+        _: TenantId,
+        _: &userhub_domain::types::AttributeName,
+    ) -> Result<(), userhub_domain::repository::RemoveAttributeError> {
+        Err(userhub_domain::repository::RemoveAttributeError::NotFound)
+    }
 }
 
 /// Run `f` with a context over `repo`.
 fn with_ctx<T>(repo: &Memory, f: impl FnOnce(&Ctx<'_, Memory>) -> T) -> T {
     let hasher = CountingHasher::default();
-    let throttle = CountingThrottle::default();
     f(&Ctx {
         repo,
         hasher: &hasher,
-        throttle: &throttle,
+        throttle: userhub_domain::throttle::ThrottlePolicy::default(),
         tokens: TokenLifetimes::default(),
         now: now(),
     })

@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use time::OffsetDateTime;
 use userhub_domain::password::{HashParams, Password, PasswordHash, Verification, hash_password};
-use userhub_domain::ports::{HashError, LoginThrottle, PasswordHasher, ThrottleKey};
+use userhub_domain::ports::{HashError, PasswordHasher};
 use userhub_domain::types::*;
 use userhub_domain::{AddressChanges, NewUser, Patch, User, UserChanges, UserField};
 
@@ -128,28 +128,5 @@ impl PasswordHasher for CountingHasher {
     ) -> Result<Verification, HashError> {
         self.verifications.set(self.verifications.get() + 1);
         Ok(stored.map_or(Verification::Mismatch, |hash| hash.verify(password, &FAST)))
-    }
-}
-
-/// Failed attempts, counted in memory; refuses after three.
-#[derive(Default)]
-pub struct CountingThrottle {
-    pub failures: RefCell<std::collections::BTreeMap<ThrottleKey, u32>>,
-}
-
-impl LoginThrottle for CountingThrottle {
-    fn check(&self, key: &ThrottleKey) -> Result<(), u64> {
-        match self.failures.borrow().get(key) {
-            Some(n) if *n >= 3 => Err(60),
-            _ => Ok(()),
-        }
-    }
-
-    fn record_failure(&self, key: &ThrottleKey) {
-        *self.failures.borrow_mut().entry(key.clone()).or_default() += 1;
-    }
-
-    fn record_success(&self, key: &ThrottleKey) {
-        self.failures.borrow_mut().remove(key);
     }
 }

@@ -260,7 +260,13 @@ fn backfill_fills_skeletons_and_tolerates_look_alikes(mut db: OldDatabase) {
 
     let store = Store::open(&db.url, options()).unwrap();
     let applied = store.migrate().unwrap();
-    assert_eq!(applied.len(), 1, "{applied:?}");
+    // The skeleton migration first (later ones may follow it).
+    assert!(
+        applied
+            .first()
+            .is_some_and(|v| v.replace('-', "").starts_with("20261201000001")),
+        "{applied:?}"
+    );
     let mut expected = vec![impostor.to_string(), hidden.to_string()];
     expected.sort();
     assert_eq!(db.conn.without_skeleton(), expected);

@@ -20,9 +20,11 @@ macro_rules! backend_tests {
 
 mod concurrency;
 mod credentials;
+mod feed;
 mod identifiers;
 mod listing;
 mod store;
 mod support;
 mod tenants;
+mod throttle;
 mod users;

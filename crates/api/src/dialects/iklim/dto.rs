@@ -577,6 +577,8 @@ pub fn change_password_command(body: Map<String, Value>) -> Result<ChangeOwnPass
             id,
             current: current.into_password(),
             new: new.into_password(),
+            // The handler knows the address.
+            client: None,
         }),
         // Unreachable: each `None` recorded an error.
         _ => Err(ValidationErrors::new().into()),

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, patch, post, web};
 use userhub_domain::DomainError;
-use userhub_domain::auth::{self, LogIn, NewSession, Refresh};
+use userhub_domain::auth::{self, ChangeOwnPassword, LogIn, NewSession, Refresh};
 use userhub_domain::service;
 use userhub_domain::types::UserId;
 use utoipa::OpenApi;
@@ -21,7 +21,8 @@ use crate::secrets::{self, Secret};
 use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
-    Bearer, Body, Challenge, ErrorBody, Failure, Pipeline, Reply, RequestError, header_text,
+    Bearer, Body, Challenge, ClientAddr, ErrorBody, Failure, Pipeline, Reply, RequestError,
+    header_text,
 };
 
 use actix_web::web::Json;
@@ -178,9 +179,15 @@ pub async fn me(state: Pipeline, caller: Bearer<Iklim>) -> Reply<Iklim, Json<Use
 pub async fn change_password(
     state: Pipeline,
     caller: Bearer<Iklim>,
+    client: ClientAddr,
     body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
-    let command = body.parse(change_password_command);
+    let command = body
+        .parse(change_password_command)
+        .map(|command| ChangeOwnPassword {
+            client: client.for_throttle(),
+            ..command
+        });
     let user = state
         .run(caller.access(), command, auth::change_own_password)
         .await?;
@@ -221,6 +228,7 @@ fn tokens(session: NewSession, access: Secret, renewal: Secret, expires_in: i64)
 pub async fn login(
     state: Pipeline,
     req: HttpRequest,
+    client: ClientAddr,
     body: Body,
 ) -> Reply<Iklim, Json<TokenResponse>> {
     let (login, password) = body.parse(login_fields)?;
@@ -229,7 +237,8 @@ pub async fn login(
         tenant: header_text(&req, "tenant"),
         login,
         password,
-        location: req.peer_addr().map(|addr| addr.ip().to_string()),
+        location: client.text(),
+        client: client.for_throttle(),
         tokens: hashes,
     };
     let session = state

@@ -19,10 +19,14 @@ use super::dto::{
     list_command, unknown_filters, update_command,
 };
 use super::{Nevis, NevisErrorBody};
+use crate::toolkit::tokens::{self, TokenScope};
 use crate::toolkit::{Bearer, Body, Failure, Pipeline, Reply, query_pairs};
 
 /// Where Nevis's users live.
 const USERS: &str = "/nevis/api/v1/users";
+
+/// What the list's continuation tokens are sealed for.
+const LIST_TOKENS: &str = "nevis.users";
 
 /// The path's user id. One that is not a UUID names no user, so it is
 /// answered exactly as an unknown user.
@@ -83,8 +87,10 @@ pub async fn create_user(
 /// `properties.<name>=value` (exact value). Another name is refused (422).
 /// Oldest first, `limit` users a page (default and maximum 1000); pass
 /// `_pagination.continuationToken` back as `continuationToken` for the next
-/// page, until it comes back empty. Deleted users are never listed. Needs
-/// ADMIN, POWER_USER or API_USER.
+/// page, until it comes back empty. A token is signed: one that was altered,
+/// made up, or handed out to another tenant or for other filters answers
+/// 422 `errors.invalidCursor` naming `continuationToken`. Deleted users are
+/// never listed. Needs ADMIN, POWER_USER or API_USER.
 #[utoipa::path(
     tag = "nevis-users",
     params(
@@ -109,21 +115,30 @@ pub async fn list_users(
     req: HttpRequest,
     caller: Bearer<Nevis>,
 ) -> Reply<Nevis, Json<ListResponse>> {
-    let list = query_pairs(&req).map(list_command);
-    let (page, limit) = state
+    let params = query_pairs(&req);
+    let key = state.token_key.clone();
+    let (page, limit, next) = state
         .call(caller.access(), move |ctx, actor| {
-            let (command, limit) = list?;
+            let params = params?;
+            // The token is bound to the tenant and the filters; the page
+            // size may change from page to page.
+            let scope = TokenScope::new(
+                LIST_TOKENS,
+                actor.tenant,
+                &params,
+                &["continuationToken", "limit"],
+            );
+            let (mut command, limit) = list_command(params);
+            tokens::open_page(&key, &scope, &mut command);
             let page = service::list_users(ctx, actor, command).map_err(unknown_filters)?;
-            Ok((page, limit))
+            let next = tokens::seal_next(&key, &scope, page.next.as_ref());
+            Ok((page, limit, next))
         })
         .await?;
     Ok(Json(ListResponse {
         items: page.users.iter().map(UserResponse::from_user).collect(),
         pagination: Pagination {
-            continuation_token: page
-                .next
-                .map(|cursor| cursor.as_token().to_owned())
-                .unwrap_or_default(),
+            continuation_token: next,
             limit,
         },
     }))

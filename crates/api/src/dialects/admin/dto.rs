@@ -1,0 +1,498 @@
+//! The admin API's query strings and response shapes.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use userhub_domain::admin::{
+    ActorInfo, Actors, DefineAttribute, FeedPage, FeedQuery, HistoryPage, HistoryQuery, MAX_PAGE,
+};
+use userhub_domain::credentials::ApiKey;
+use userhub_domain::feed::{Event, EventCursor};
+use userhub_domain::history::HistoryEntry;
+use userhub_domain::manage::{self, NewApiKey};
+use userhub_domain::tenant::AttributeDefinition;
+use userhub_domain::types::UserId;
+use userhub_domain::types::{ApiKeyId, AttributeName, Role};
+use userhub_domain::{ValidationErrors, ValueError};
+use utoipa::ToSchema;
+
+use crate::secrets;
+use crate::toolkit::fields::{parse_items, shape};
+use crate::toolkit::render::rfc3339;
+use crate::toolkit::{Failure, In, RequestError};
+
+/// The page size when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The longest `wait` of the change feed, in seconds.
+pub const MAX_WAIT: u64 = 30;
+
+/// The query string as named parameters, each at most once; an unknown one
+/// is refused, naming what is known.
+struct Params {
+    pairs: Vec<(String, String)>,
+}
+
+impl Params {
+    fn read(
+        query: Result<Vec<(String, String)>, RequestError>,
+        known: &[&str],
+        errors: &mut ValidationErrors,
+    ) -> Result<Self, Failure> {
+        let pairs = query?;
+        let mut seen = BTreeSet::new();
+        for (name, _) in &pairs {
+            if !known.contains(&name.as_str()) {
+                errors.push(
+                    ValueError::new(
+                        "unknown_parameter",
+                        format!("is not a parameter: use {}", known.join(", ")),
+                    )
+                    .at(name.as_str()),
+                );
+            } else if !seen.insert(name.clone()) {
+                errors
+                    .push(ValueError::new("duplicate", "may be given only once").at(name.as_str()));
+            }
+        }
+        Ok(Self { pairs })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn number(&self, errors: &mut ValidationErrors, name: &str, range: (u64, u64)) -> Option<u64> {
+        let value = self.get(name)?;
+        match value.trim().parse::<u64>() {
+            Ok(n) if (range.0..=range.1).contains(&n) => Some(n),
+            _ => {
+                errors.push(
+                    ValueError::new(
+                        "out_of_range",
+                        format!("must be an integer from {} to {}", range.0, range.1),
+                    )
+                    .at(name),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn limit(params: &Params, errors: &mut ValidationErrors) -> u32 {
+    params
+        .number(errors, "limit", (1, u64::from(MAX_PAGE)))
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(DEFAULT_LIMIT)
+}
+
+/// `GET /admin/v1/users/{id}/history?cursor=&limit=`.
+pub fn history_query(
+    id: &str,
+    query: Result<Vec<(String, String)>, RequestError>,
+) -> Result<HistoryQuery, Failure> {
+    let mut errors = ValidationErrors::new();
+    let params = Params::read(query, &["cursor", "limit"], &mut errors)?;
+    let user = errors.check("id", UserId::parse(id));
+    let limit = limit(&params, &mut errors);
+    let before = match params.get("cursor").map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match text.parse::<u64>() {
+            Ok(version) if version >= 1 => Some(version),
+            _ => {
+                errors.push(
+                    ValueError::new("invalid_cursor", "is not a cursor this service handed out")
+                        .at("cursor"),
+                );
+                None
+            }
+        },
+    };
+    errors.into_result()?;
+    let user = user
+        .ok_or_else(|| RequestError::Internal("a user id was neither parsed nor refused".into()))?;
+    Ok(HistoryQuery {
+        user,
+        before,
+        limit,
+    })
+}
+
+/// `GET /admin/v1/events?after=&limit=&wait=`: the query, and how long to
+/// wait for an event when there is none yet.
+pub fn feed_query(
+    query: Result<Vec<(String, String)>, RequestError>,
+) -> Result<(FeedQuery, Duration), Failure> {
+    let mut errors = ValidationErrors::new();
+    let params = Params::read(query, &["after", "limit", "wait"], &mut errors)?;
+    let limit = limit(&params, &mut errors);
+    let wait = params
+        .number(&mut errors, "wait", (0, MAX_WAIT))
+        .unwrap_or(0);
+    let after = match params.get("after").map(str::trim) {
+        None | Some("") => Some(EventCursor::START),
+        Some(text) => errors.check("after", EventCursor::parse(text)),
+    };
+    errors.into_result()?;
+    Ok((
+        FeedQuery {
+            after: after.unwrap_or(EventCursor::START),
+            limit,
+        },
+        Duration::from_secs(wait),
+    ))
+}
+
+/// Who made a change: an API key (its id and label), a user (their id and
+/// username; `null` once purged), or the service itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActorResponse {
+    /// `apiKey`, `user` or `system`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The key's or the user's id (absent for `system`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The key's label (keys only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The user's username (users only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+impl ActorResponse {
+    fn of(info: ActorInfo) -> Self {
+        match info {
+            ActorInfo::ApiKey { id, label } => Self {
+                kind: "apiKey",
+                id: Some(id.to_string()),
+                label,
+                username: None,
+            },
+            ActorInfo::User { id, username } => Self {
+                kind: "user",
+                id: Some(id.to_string()),
+                label: None,
+                username,
+            },
+            ActorInfo::System => Self {
+                kind: "system",
+                id: None,
+                label: None,
+                username: None,
+            },
+        }
+    }
+}
+
+/// One entry of a user's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntryResponse {
+    /// The user's version after the change (1: created).
+    pub version: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who.
+    pub actor: ActorResponse,
+    /// Each changed field: `{"old": ..., "new": ...}`; a secret field only
+    /// says `"changed"` (`"password": "changed"`).
+    #[schema(value_type = Object, example = json!({"firstName": {"old": "John", "new": "Johnny"}, "password": "changed"}))]
+    pub changes: Map<String, Value>,
+    /// Why, if the change said (Nevis's `modificationComment`).
+    pub comment: Option<String>,
+}
+
+impl HistoryEntryResponse {
+    fn of(entry: &HistoryEntry, actors: &Actors) -> Self {
+        let changes = entry
+            .changes
+            .iter()
+            .map(|c| {
+                let value = if c.field.is_secret() {
+                    json!("changed")
+                } else {
+                    json!({"old": c.old, "new": c.new})
+                };
+                (c.field.as_str().to_owned(), value)
+            })
+            .collect();
+        Self {
+            version: entry.version,
+            at: rfc3339(entry.at),
+            actor: ActorResponse::of(actors.get(entry.actor)),
+            changes,
+            comment: entry.comment.as_ref().map(|c| c.as_str().to_owned()),
+        }
+    }
+}
+
+/// A page of a user's history, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryResponse {
+    /// The entries.
+    pub entries: Vec<HistoryEntryResponse>,
+    /// The `cursor` of the next (older) page; `null` on the last.
+    pub next: Option<String>,
+}
+
+impl HistoryResponse {
+    /// The answer for `page`.
+    pub fn of(page: &HistoryPage) -> Self {
+        Self {
+            entries: page
+                .entries
+                .iter()
+                .map(|e| HistoryEntryResponse::of(e, &page.actors))
+                .collect(),
+            next: page.next.map(|v| v.to_string()),
+        }
+    }
+}
+
+/// One event of the change feed (also a webhook's body).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResponse {
+    /// `user.created`, `user.updated`, `user.deleted`,
+    /// `user.password_changed` or `user.sessions_revoked`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Where the event stands in the feed (opaque, ordered): ask for the
+    /// events `after` it.
+    pub cursor: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The user.
+    pub user_id: String,
+    /// Who.
+    pub actor: ActorResponse,
+    /// `user.updated` only: the names of the fields that changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<&'static str>>,
+}
+
+impl EventResponse {
+    /// The shape of `event`.
+    pub fn of(event: &Event, actors: &Actors) -> Self {
+        Self {
+            kind: event.kind.as_str(),
+            cursor: event.cursor.to_string(),
+            at: rfc3339(event.at),
+            user_id: event.user.to_string(),
+            actor: ActorResponse::of(actors.get(event.actor)),
+            fields: (event.kind == userhub_domain::feed::EventType::UserUpdated)
+                .then(|| event.fields.iter().map(|f| f.as_str()).collect()),
+        }
+    }
+}
+
+/// A page of the change feed, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedResponse {
+    /// The events.
+    pub events: Vec<EventResponse>,
+    /// The last event's cursor, or the one given (`0-0`, the start, when
+    /// none was): store it, and ask `after` it next.
+    pub cursor: String,
+}
+
+impl FeedResponse {
+    /// The answer for `page`.
+    pub fn of(page: &FeedPage) -> Self {
+        Self {
+            events: page
+                .events
+                .iter()
+                .map(|e| EventResponse::of(e, &page.actors))
+                .collect(),
+            cursor: page.cursor.to_string(),
+        }
+    }
+}
+
+/// The body of `POST /admin/v1/api-keys`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateApiKeyRequest {
+    /// The roles the key carries (at least one): GUEST, API_USER,
+    /// STANDARD_USER, POWER_USER, EXTENDED_USER, ADMIN.
+    #[schema(required = true, value_type = Vec<String>, example = json!(["API_USER"]), default)]
+    pub roles: In<Vec<In<String>>>,
+    /// What the key is for (at most 200 characters).
+    #[schema(value_type = Option<String>, nullable, example = "CRM sync", default)]
+    pub label: In<String>,
+}
+
+/// A key to make from `body`; `prefix` and `key_hash` are the new secret's.
+pub fn create_api_key_command(
+    body: Map<String, Value>,
+    prefix: String,
+    key_hash: String,
+) -> Result<NewApiKey, Failure> {
+    let dto: CreateApiKeyRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let roles = dto
+        .roles
+        .required(&mut errors, "roles")
+        .map(|list| parse_items(&mut errors, "roles", list, Role::parse))
+        .unwrap_or_default();
+    let label = dto.label.optional(&mut errors, "label").and_then(|l| {
+        errors
+            .check("label", manage::parse_label(Some(&l)))
+            .flatten()
+    });
+    Ok(NewApiKey {
+        roles: roles.into_iter().collect(),
+        label,
+        prefix,
+        key_hash,
+        errors,
+    })
+}
+
+/// An API key as listed (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyResponse {
+    /// The key's id.
+    pub id: String,
+    /// The key's public beginning (`uhk_<prefix>`), to recognise it.
+    pub prefix: String,
+    /// Its roles.
+    pub roles: Vec<&'static str>,
+    /// Its label.
+    pub label: Option<String>,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// When it last authenticated a request.
+    pub last_used_at: Option<String>,
+    /// When it was revoked; a revoked key authenticates nothing.
+    pub revoked_at: Option<String>,
+}
+
+impl ApiKeyResponse {
+    /// The shape of `key`.
+    pub fn of(key: &ApiKey) -> Self {
+        Self {
+            id: key.id.to_string(),
+            prefix: format!("{}{}", secrets::API_KEY_MARK, key.prefix),
+            roles: key.roles.iter().map(|r| r.as_str()).collect(),
+            label: key.label.clone(),
+            created_at: rfc3339(key.created_at),
+            last_used_at: key.last_used_at.map(rfc3339),
+            revoked_at: key.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new API key, with its secret: shown this once, never again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyResponse {
+    /// The key as listed.
+    #[serde(flatten)]
+    pub listed: ApiKeyResponse,
+    /// The key itself (`Authorization: Bearer <key>`): store it now.
+    pub key: String,
+}
+
+/// A tenant's API keys, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeysResponse {
+    /// The keys, revoked ones included.
+    pub api_keys: Vec<ApiKeyResponse>,
+}
+
+/// A tenant's declared attributes, by name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributesResponse {
+    /// The attributes.
+    pub attributes: Vec<AttributeResponse>,
+}
+
+/// The body of `POST /admin/v1/attributes`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DefineAttributeRequest {
+    /// The name: an ASCII letter, then letters, digits, `_`, `-`, `.` (at
+    /// most 64).
+    #[schema(required = true, value_type = String, example = "employeeNumber", default)]
+    pub name: In<String>,
+    /// What it is for (at most 500 characters).
+    #[schema(value_type = Option<String>, nullable, example = "HR system id", default)]
+    pub description: In<String>,
+}
+
+/// The attribute to declare from `body`.
+pub fn define_attribute_command(body: Map<String, Value>) -> Result<DefineAttribute, Failure> {
+    let dto: DefineAttributeRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let name = dto
+        .name
+        .parse_required(&mut errors, "name", AttributeName::parse);
+    let description = dto
+        .description
+        .optional(&mut errors, "description")
+        .and_then(|d| {
+            errors
+                .check("description", manage::parse_description(Some(&d)))
+                .flatten()
+        });
+    errors.into_result()?;
+    let name =
+        name.ok_or_else(|| RequestError::Internal("a name was neither parsed nor refused".into()))?;
+    Ok(DefineAttribute { name, description })
+}
+
+/// A path's API key id.
+pub fn api_key_id(id: &str) -> Result<ApiKeyId, Failure> {
+    let mut errors = ValidationErrors::new();
+    let id = errors.check("id", ApiKeyId::parse(id));
+    errors.into_result()?;
+    id.ok_or_else(|| RequestError::Internal("an id was neither parsed nor refused".into()).into())
+}
+
+/// A path's attribute name.
+pub fn attribute_name(name: &str) -> Result<AttributeName, Failure> {
+    let mut errors = ValidationErrors::new();
+    let name = errors.check("name", AttributeName::parse(name));
+    errors.into_result()?;
+    name.ok_or_else(|| {
+        RequestError::Internal("a name was neither parsed nor refused".into()).into()
+    })
+}
+
+/// A declared attribute.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeResponse {
+    /// The name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it was declared (RFC 3339).
+    pub created_at: String,
+}
+
+impl AttributeResponse {
+    /// The shape of `definition`.
+    pub fn of(definition: &AttributeDefinition) -> Self {
+        Self {
+            name: definition.name.as_str().to_owned(),
+            description: definition.description.clone(),
+            created_at: rfc3339(definition.created_at),
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! The admin API's routes. Each handler parses its request into a domain
+//! query, runs it in one trip through the pipeline and renders the result;
+//! failures are rendered by [`Admin`] in the shared error body.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::web::Json;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use userhub_domain::admin;
+use userhub_domain::authz::Actor;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::{Modify, OpenApi};
+
+use super::Admin;
+use super::dto::{
+    ActorResponse, ApiKeyResponse, ApiKeysResponse, AttributeResponse, AttributesResponse,
+    CreateApiKeyRequest, CreatedApiKeyResponse, DefineAttributeRequest, EventResponse,
+    FeedResponse, HistoryEntryResponse, HistoryResponse, api_key_id, attribute_name,
+    create_api_key_command, define_attribute_command, feed_query, history_query,
+};
+use crate::secrets;
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::{Bearer, Body, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
+
+/// How often a long poll re-reads the feed for events committed by other
+/// nodes (this node's own commits wake it at once).
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A user's history.
+///
+/// The history of the user `id` of the key's tenant, newest first, a page
+/// at a time (`limit` 1 to 100, default 50; `cursor` from the previous
+/// page's `next`). Each entry has the version it made, the time, the actor,
+/// the changed fields with their old and new values (a password only says
+/// `"changed"`) and the comment. Readable after the user is deleted, and
+/// after it is purged.
+#[utoipa::path(
+    params(
+        ("id" = String, Path, format = Uuid, description = "The user's id"),
+        ("cursor" = Option<String>, Query, description = "The previous page's `next`"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Entries per page (default 50)"),
+    ),
+    responses(
+        (status = 200, body = HistoryResponse, description = "A page of the history, newest first"),
+        (status = 400, body = ErrorBody, description = "A malformed id, cursor or limit, or an unknown parameter"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such user in the key's tenant"),
+    )
+)]
+#[get("/admin/v1/users/{id}/history")]
+pub async fn user_history(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Reply<Admin, Json<HistoryResponse>> {
+    let parsed = history_query(&id, query_pairs(&req));
+    let page = state
+        .run(caller.access(), parsed, admin::user_history)
+        .await?;
+    Ok(Json(HistoryResponse::of(&page)))
+}
+
+/// The change feed.
+///
+/// The tenant's events after the cursor `after` (from the start without
+/// it), oldest first, in commit order: `user.created`, `user.updated`
+/// (with the changed fields' names), `user.deleted`,
+/// `user.password_changed`, `user.sessions_revoked`. Answers
+/// `{"events": [...], "cursor": ...}` where `cursor` is the last event's,
+/// or the one given: store it once the events are processed, and ask after
+/// it next. With `wait` (seconds, at most 30) and no event yet, the answer
+/// waits until one commits (at once for this node's commits; within half
+/// a second for another node's) or the time is up.
+#[utoipa::path(
+    params(
+        ("after" = Option<String>, Query, description = "The cursor of the last event processed"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Events per answer (default 50)"),
+        ("wait" = Option<u32>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for an event when there is none yet (default 0)"),
+    ),
+    responses(
+        (status = 200, body = FeedResponse, description = "The events after the cursor, oldest first"),
+        (status = 400, body = ErrorBody, description = "A malformed cursor, limit or wait, or an unknown parameter"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/events")]
+pub async fn events(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    req: HttpRequest,
+) -> Reply<Admin, Json<FeedResponse>> {
+    let parsed = feed_query(query_pairs(&req));
+    let deadline =
+        tokio::time::Instant::now() + parsed.as_ref().map_or(Duration::ZERO, |(_, wait)| *wait);
+    // Registered before the first read, so a commit between the read and
+    // the wait is not missed.
+    let changes = state.changes.clone();
+    let mut notified = std::pin::pin!(changes.notified());
+    notified.as_mut().enable();
+    let (actor, mut page) = state
+        .call(caller.access(), move |ctx, actor| {
+            let (query, _) = parsed?;
+            let page = admin::read_feed(ctx, actor, query)?;
+            Ok::<_, Failure>(((actor.clone(), query), page))
+        })
+        .await?;
+    while page.events.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            () = notified.as_mut() => {}
+            () = tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + POLL_INTERVAL)) => {}
+        }
+        notified.set(changes.notified());
+        notified.as_mut().enable();
+        page = read_again(&state, &actor).await?;
+    }
+    Ok(Json(FeedResponse::of(&page)))
+}
+
+/// The feed read again for an admitted caller (a long poll's next look).
+async fn read_again(
+    state: &Pipeline,
+    (actor, query): &(Actor, admin::FeedQuery),
+) -> Result<admin::FeedPage, Failure> {
+    let (actor, query) = (actor.clone(), *query);
+    state
+        .call_anonymous(move |ctx| Ok(admin::read_feed(ctx, &actor, query)?))
+        .await
+}
+
+/// The tenant's API keys.
+///
+/// Every key of the tenant, oldest first, revoked ones included; never a
+/// key's secret (only its hash is stored).
+#[utoipa::path(
+    responses(
+        (status = 200, body = ApiKeysResponse, description = "The keys"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/api-keys")]
+pub async fn list_api_keys(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+) -> Reply<Admin, Json<ApiKeysResponse>> {
+    let keys = state
+        .run(caller.access(), Ok(()), admin::list_api_keys)
+        .await?;
+    Ok(Json(ApiKeysResponse {
+        api_keys: keys.iter().map(ApiKeyResponse::of).collect(),
+    }))
+}
+
+/// Make an API key.
+///
+/// A key of the tenant with the `roles` given and an optional `label`. The
+/// answer holds the key itself in `key`: it is shown this once and cannot
+/// be read again.
+#[utoipa::path(
+    request_body = CreateApiKeyRequest,
+    responses(
+        (status = 201, body = CreatedApiKeyResponse, description = "The new key, with its secret (shown once)"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[post("/admin/v1/api-keys")]
+pub async fn create_api_key(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    body: Body,
+) -> Reply<Admin, HttpResponse> {
+    let (prefix, secret) = secrets::new_api_key();
+    let hash = secret.hash();
+    let parsed = body.parse(|b| create_api_key_command(b, prefix, hash));
+    let key = state
+        .run(caller.access(), parsed, admin::create_api_key)
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKeyResponse {
+        listed: ApiKeyResponse::of(&key),
+        key: secret.expose().to_owned(),
+    }))
+}
+
+/// Revoke an API key.
+///
+/// The key `id` of the tenant authenticates nothing from now on; it stays
+/// listed, revoked. Revoking a revoked key is not an error.
+#[utoipa::path(
+    params(("id" = String, Path, format = Uuid, description = "The key's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, body = ErrorBody, description = "A malformed id"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such key in the tenant"),
+    )
+)]
+#[delete("/admin/v1/api-keys/{id}")]
+pub async fn revoke_api_key(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    id: web::Path<String>,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = api_key_id(&id);
+    state
+        .run(caller.access(), parsed, admin::revoke_api_key)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The tenant's custom attributes.
+///
+/// The attributes users of the tenant may carry (Nevis's `properties`), by
+/// name.
+#[utoipa::path(
+    responses(
+        (status = 200, body = AttributesResponse, description = "The attributes"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/attributes")]
+pub async fn list_attributes(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+) -> Reply<Admin, Json<AttributesResponse>> {
+    let definitions = state
+        .run(caller.access(), Ok(()), admin::list_attributes)
+        .await?;
+    Ok(Json(AttributesResponse {
+        attributes: definitions.iter().map(AttributeResponse::of).collect(),
+    }))
+}
+
+/// Declare a custom attribute.
+#[utoipa::path(
+    request_body = DefineAttributeRequest,
+    responses(
+        (status = 201, body = AttributeResponse, description = "The attribute, declared"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 409, body = ErrorBody, description = "The tenant already declared it"),
+    )
+)]
+#[post("/admin/v1/attributes")]
+pub async fn define_attribute(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    body: Body,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = body.parse(define_attribute_command);
+    let definition = state
+        .run(caller.access(), parsed, admin::define_attribute)
+        .await?;
+    Ok(HttpResponse::Created().json(AttributeResponse::of(&definition)))
+}
+
+/// Remove a custom attribute.
+///
+/// Only while no user carries a value for it (400 `in_use` otherwise).
+#[utoipa::path(
+    params(("name" = String, Path, description = "The attribute's name")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, body = ErrorBody, description = "A malformed name, or users still carry the attribute (`in_use`)"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "The tenant has no such attribute"),
+    )
+)]
+#[delete("/admin/v1/attributes/{name}")]
+pub async fn remove_attribute(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    name: web::Path<String>,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = attribute_name(&name);
+    state
+        .run(caller.access(), parsed, admin::remove_attribute)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The admin API's error answers in its document: the shared body, invalid
+/// content 400.
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "ErrorBody",
+    content_type: "application/json",
+    invalid: StatusCode::BAD_REQUEST,
+};
+
+/// The admin API as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Admin>(super::PREFIXES, configure, openapi);
+
+/// Mount the admin API's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(user_history)
+        .service(events)
+        .service(list_api_keys)
+        .service(create_api_key)
+        .service(revoke_api_key)
+        .service(list_attributes)
+        .service(define_attribute)
+        .service(remove_attribute);
+}
+
+/// Every admin route takes a bearer API key and is tagged `admin`.
+#[derive(Debug)]
+struct EveryRoute;
+
+impl Modify for EveryRoute {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation.tags = Some(vec!["admin".to_owned()]);
+                let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+                operation.security = Some(vec![bearer]);
+            }
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    modifiers(&BearerAuth, &EveryRoute, &ERRORS),
+    components(schemas(
+        ErrorBody,
+        ActorResponse,
+        HistoryEntryResponse,
+        EventResponse,
+        ApiKeyResponse,
+        AttributeResponse
+    )),
+    tags((name = "admin", description = "userhub's own admin API: history, change feed, API keys, attributes")),
+    paths(
+        user_history,
+        events,
+        list_api_keys,
+        create_api_key,
+        revoke_api_key,
+        list_attributes,
+        define_attribute,
+        remove_attribute,
+    ),
+    info(
+        title = "userhub — admin API",
+        description = "userhub's own admin API. Authenticate with `Authorization: Bearer <API key>`, a key of the tenant with the ADMIN role. Errors share one JSON body (`ErrorBody`).",
+    ),
+)]
+struct AdminApi;
+
+/// The admin API's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    AdminApi::openapi()
+}
