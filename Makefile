@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt doc ci e2e
+.PHONY: run test lint fmt doc ci fuzz e2e
 
 ## Serve on 127.0.0.1:8080 with the embedded SQLite default (data/userhub.db).
 run:
@@ -46,3 +46,11 @@ e2e:
 
 ci:
 	bash .ci/run
+
+## Every fuzz target (fuzz/, cargo fuzz on the stable toolchain with
+## RUSTC_BOOTSTRAP=1) for FUZZ_SECONDS each; installs cargo-fuzz if missing.
+## One target: `make fuzz FUZZ_TARGETS=locale`. See README, "Fuzzing".
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run $(FUZZ_TARGETS)

@@ -21,6 +21,7 @@ use crate::metrics::UNMATCHED_ROUTE;
 use crate::request_id;
 use crate::routes::dialect_of;
 use crate::state::AppState;
+use crate::toolkit::ClientAddr;
 
 /// The middleware (use with `actix_web::middleware::from_fn`), outermost,
 /// so that it sees the final status and the `X-Request-Id` answered.
@@ -43,9 +44,14 @@ pub async fn middleware(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     let latency_ms = (seconds * 1e6).round() / 1e3;
+    // The peer, or behind a trusted proxy the address it forwarded.
+    let client = ClientAddr::of(response.request())
+        .text()
+        .unwrap_or_else(|| "-".to_owned());
     log::info!(
         target: "userhub::access",
         id = id,
+        client = client.as_str(),
         dialect = dialect,
         method = method,
         route = route,

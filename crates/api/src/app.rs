@@ -20,7 +20,9 @@ use crate::routes::{self, Routes};
 use crate::state::AppState;
 use crate::toolkit::{BodySettings, extract};
 
-/// The HTTP server for `state` on `listener`, not yet started (await it to run).
+/// The HTTP server for `state` on `listener`, not yet started (await it to
+/// run), and the webhook worker beside it. Call it on the actix runtime
+/// that will run the server.
 /// It stops gracefully on SIGTERM and Ctrl-C, finishing requests in flight
 /// for up to the configured shutdown timeout.
 ///
@@ -42,6 +44,8 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
     // Zero turns keep-alive off (actix maps a zero timeout to `Disabled`).
     let keep_alive = config.keep_alive;
     let routes = web::Data::new(Routes::new().map_err(std::io::Error::other)?);
+    // The webhook worker lives as long as the runtime the server runs on.
+    actix_web::rt::spawn(crate::dialects::admin::delivery::run(state.clone()));
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()

@@ -81,6 +81,34 @@ pub struct Config {
     pub workers: Option<usize>,
     /// How long a stop waits for requests in flight.
     pub shutdown_timeout: Duration,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Whether webhook URLs may point at loopback, private and link-local
+    /// addresses (`USERHUB_WEBHOOK_ALLOW_PRIVATE`; off by default).
+    pub allow_private: bool,
+    /// How long one delivery may take before it counts as failed.
+    pub timeout: Duration,
+    /// The wait after a first failed attempt (doubled after each next one).
+    pub retry_base: Duration,
+    /// How often the worker looks for due deliveries when this node commits
+    /// nothing (its own commits wake it at once).
+    pub poll: Duration,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(5),
+            poll: Duration::from_secs(1),
+        }
+    }
 }
 
 /// The number of cores, the default for CPU-bound concurrency.
@@ -107,6 +135,7 @@ impl Default for Config {
             database_wait: Duration::from_secs(10),
             workers: None,
             shutdown_timeout: Duration::from_secs(30),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -282,6 +311,17 @@ pub struct Tunables {
         default_value_t = 30
     )]
     pub shutdown_timeout: u64,
+    /// Let webhook URLs point at loopback, private and link-local addresses.
+    #[arg(long, env = "USERHUB_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+    /// Milliseconds one webhook delivery may take before it counts as failed.
+    #[arg(
+        long,
+        env = "USERHUB_WEBHOOK_TIMEOUT_MS",
+        value_name = "MILLISECONDS",
+        default_value_t = 10_000
+    )]
+    pub webhook_timeout_ms: u64,
 }
 
 impl Config {
@@ -389,6 +429,11 @@ impl Config {
             database_wait: Duration::from_millis(t.database_wait_ms),
             workers: t.workers,
             shutdown_timeout: Duration::from_secs(t.shutdown_timeout),
+            webhooks: WebhookSettings {
+                allow_private: t.webhook_allow_private,
+                timeout: Duration::from_millis(t.webhook_timeout_ms.max(1)),
+                ..WebhookSettings::default()
+            },
         })
     }
 }

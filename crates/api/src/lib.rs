@@ -25,6 +25,8 @@ pub mod config;
 pub mod dialects;
 pub mod docs_page;
 pub mod foreign_hash;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod hasher;
 pub mod health;
 pub mod import;

@@ -13,7 +13,7 @@ use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
-use crate::dialects::{admin, blocks, cl2c, iklim, nevis};
+use crate::dialects::{admin, blocks, cl2c, iklim, nevis, scim};
 use crate::docs_page;
 use crate::health;
 use crate::toolkit::Dialect;
@@ -27,6 +27,7 @@ pub const DIALECTS: &[Mounted] = &[
     cl2c::handlers::MOUNTED,
     blocks::handlers::MOUNTED,
     admin::handlers::MOUNTED,
+    scim::handlers::MOUNTED,
 ];
 
 #[derive(OpenApi)]

@@ -65,6 +65,14 @@ pub fn new_api_key() -> (String, Secret) {
     (prefix, Secret(key))
 }
 
+/// What every webhook signing secret starts with.
+pub const WEBHOOK_SECRET_MARK: &str = "whsec_";
+
+/// A new webhook signing secret (kept as is: signing needs it).
+pub fn new_webhook_secret() -> Secret {
+    token(WEBHOOK_SECRET_MARK)
+}
+
 /// A new access token.
 pub fn new_access_token() -> Secret {
     token(ACCESS_TOKEN_MARK)

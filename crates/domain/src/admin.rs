@@ -10,18 +10,21 @@
 //! reach a history answer (storage records none) or an event (events carry
 //! field names, not values).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::authz::{Actor, ActorRef, authorize_admin_api};
 use crate::credentials::ApiKey;
 use crate::error::{DomainError, StorageError};
-use crate::feed::{Event, EventCursor, events_of};
+use crate::feed::{Event, EventCursor, EventType, events_of};
 use crate::history::HistoryEntry;
 use crate::manage::{self, NewApiKey};
 use crate::ports::Ctx;
-use crate::repository::{ApiKeyRepository, AttributeRepository, FeedRepository, UserRepository};
+use crate::repository::{
+    ApiKeyRepository, AttributeRepository, FeedRepository, UserRepository, WebhookRepository,
+};
 use crate::tenant::AttributeDefinition;
-use crate::types::{ApiKeyId, AttributeName, TenantId, UserId};
+use crate::types::{ApiKeyId, AttributeName, TenantId, UserId, WebhookId};
+use crate::webhook::{Delivery, Webhook, WebhookSecret, WebhookState, WebhookUrl};
 
 /// The most entries or events one page holds.
 pub const MAX_PAGE: u32 = 100;
@@ -64,8 +67,8 @@ impl Actors {
 }
 
 /// Look up the API keys' labels and the users' usernames of `actors`, in
-/// the actor's tenant.
-fn describe<R>(
+/// `tenant`.
+pub fn describe_actors<R>(
     repo: &R,
     tenant: TenantId,
     actors: impl IntoIterator<Item = ActorRef>,
@@ -165,7 +168,7 @@ where
     } else {
         None
     };
-    let actors = describe(repo, tenant, entries.iter().map(|e| e.actor))?;
+    let actors = describe_actors(repo, tenant, entries.iter().map(|e| e.actor))?;
     Ok(HistoryPage {
         entries,
         actors,
@@ -209,7 +212,7 @@ where
     let limit = query.limit.clamp(1, MAX_PAGE) as usize;
     let events = feed_events(ctx.repo, actor.tenant, query.after, limit)?;
     let cursor = events.last().map_or(query.after, |e| e.cursor);
-    let actors = describe(ctx.repo, actor.tenant, events.iter().map(|e| e.actor))?;
+    let actors = describe_actors(ctx.repo, actor.tenant, events.iter().map(|e| e.actor))?;
     Ok(FeedPage {
         events,
         actors,
@@ -323,4 +326,100 @@ pub fn remove_attribute<R: AttributeRepository>(
 ) -> Result<(), DomainError> {
     authorize_admin_api(actor).into_result()?;
     manage::remove_attribute(ctx.repo, actor.tenant, &name)
+}
+
+/// A webhook to make: its URL (checked by the caller against the
+/// operator's rule on private addresses), the event types it wants, a
+/// description, and the signing secret the caller made.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Where events go.
+    pub url: WebhookUrl,
+    /// The event types it wants (at least one).
+    pub event_types: BTreeSet<EventType>,
+    /// A note for people.
+    pub description: Option<String>,
+    /// The signing secret.
+    pub secret: WebhookSecret,
+}
+
+/// Make a webhook of the actor's tenant. It receives the events committed
+/// from now on (its cursor starts at the feed's head).
+pub fn create_webhook<R: WebhookRepository + FeedRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    new: NewWebhook,
+) -> Result<Webhook, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    let head = ctx.repo.feed_head(actor.tenant)?;
+    let webhook = Webhook {
+        id: WebhookId::new_random(),
+        tenant: actor.tenant,
+        url: new.url,
+        event_types: new.event_types,
+        description: new.description,
+        secret: new.secret,
+        created_at: ctx.now,
+        // After every event of the head's entry.
+        cursor: EventCursor {
+            position: head,
+            index: u32::MAX,
+        },
+        state: WebhookState::Active,
+        failures: 0,
+        failing_since: None,
+        next_attempt_at: ctx.now,
+    };
+    ctx.repo.create_webhook(&webhook)?;
+    Ok(webhook)
+}
+
+/// The webhooks of the actor's tenant, oldest first.
+pub fn list_webhooks<R: WebhookRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    (): (),
+) -> Result<Vec<Webhook>, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    Ok(ctx.repo.list_webhooks(actor.tenant)?)
+}
+
+/// The webhook `id` of the actor's tenant.
+pub fn get_webhook<R: WebhookRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<Webhook, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    ctx.repo
+        .get_webhook(actor.tenant, id)?
+        .ok_or(DomainError::NotFound("webhook"))
+}
+
+/// Delete the webhook `id` of the actor's tenant, with its deliveries.
+pub fn delete_webhook<R: WebhookRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<(), DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    if ctx.repo.delete_webhook(actor.tenant, id)? {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("webhook"))
+    }
+}
+
+/// How many recent attempts a webhook's deliveries list.
+pub const RECENT_DELIVERIES: u32 = 50;
+
+/// The recent delivery attempts of the webhook `id` of the actor's tenant,
+/// newest first.
+pub fn list_deliveries<R: WebhookRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    id: WebhookId,
+) -> Result<Vec<Delivery>, DomainError> {
+    let webhook = get_webhook(ctx, actor, id)?;
+    Ok(ctx.repo.list_deliveries(webhook.id, RECENT_DELIVERIES)?)
 }

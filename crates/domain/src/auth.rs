@@ -313,7 +313,12 @@ where
         return Err(DomainError::InvalidCredentials);
     };
     let user = find_login_user(ctx.repo, tenant.id, &command.login)?;
-    let key = ThrottleKey::new(tenant.id, &command.login, command.client);
+    // A user found by username or by e-mail is counted under their
+    // username, so switching between the two gains no attempts.
+    let counted_as = user
+        .as_ref()
+        .map_or(command.login.as_str(), |u| u.username.as_str());
+    let key = ThrottleKey::new(tenant.id, counted_as, command.client);
     take_attempt(ctx, &key)?;
     let stored = user.as_ref().and_then(|u| u.password.as_ref());
     let (outcome, rehashed) = ctx.hasher.verify_and_rehash(stored, &password)?;

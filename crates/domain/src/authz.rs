@@ -113,7 +113,9 @@ pub enum FieldRule {
 /// Password, roles and status: ADMIN only. Fields that grant access or vouch
 /// for the user (memberships, verification flags, subscription plan, allowed
 /// login types) are ADMIN only too: letting a user set them would let them
-/// grant themselves rights or vouch for themselves.
+/// grant themselves rights or vouch for themselves. So is the identity
+/// provider's id (`externalId`): a user who set their own could have another
+/// provider account's provisioning land on them.
 pub fn field_rule(field: UserField) -> FieldRule {
     match field {
         UserField::Password
@@ -123,7 +125,8 @@ pub fn field_rule(field: UserField) -> FieldRule {
         | UserField::EmailVerified
         | UserField::PhoneVerified
         | UserField::SubscriptionPlan
-        | UserField::AllowedLoginTypes => FieldRule::AdminOnly,
+        | UserField::AllowedLoginTypes
+        | UserField::ExternalId => FieldRule::AdminOnly,
         UserField::Username
         | UserField::Email
         | UserField::Title
@@ -321,5 +324,18 @@ pub fn authorize_admin_api(actor: &Actor) -> Decision {
             Vec::new(),
             "the admin API takes API keys only (with the ADMIN role), not a user's login",
         ),
+    }
+}
+
+/// May `actor` create, change or delete groups (organizations)? A group's
+/// members are memberships, an ADMIN-only field, so ADMIN only.
+pub fn authorize_manage_groups(actor: &Actor) -> Decision {
+    if actor.is_admin() {
+        Decision::Allowed
+    } else {
+        Decision::forbid(
+            vec![UserField::Memberships],
+            "managing groups needs the ADMIN role",
+        )
     }
 }

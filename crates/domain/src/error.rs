@@ -267,6 +267,10 @@ pub enum UniqueField {
     TenantName,
     /// An attribute definition's name.
     AttributeName,
+    /// The identity provider's id of a user or group (SCIM `externalId`).
+    ExternalId,
+    /// A group's display name.
+    GroupName,
 }
 
 impl UniqueField {
@@ -278,6 +282,8 @@ impl UniqueField {
             UniqueField::Email => "email",
             UniqueField::TenantName => "tenant",
             UniqueField::AttributeName => "attribute",
+            UniqueField::ExternalId => "externalId",
+            UniqueField::GroupName => "displayName",
         }
     }
 }

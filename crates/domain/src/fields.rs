@@ -78,11 +78,13 @@ pub enum UserField {
     Remarks,
     /// Wallet address.
     WalletAddress,
+    /// The identity provider's id for the user (SCIM `externalId`).
+    ExternalId,
 }
 
 impl UserField {
     /// Every field, in declaration order.
-    pub const ALL: [UserField; 33] = [
+    pub const ALL: [UserField; 34] = [
         UserField::Username,
         UserField::Email,
         UserField::Password,
@@ -116,6 +118,7 @@ impl UserField {
         UserField::Attributes,
         UserField::Remarks,
         UserField::WalletAddress,
+        UserField::ExternalId,
     ];
 
     /// The field's domain name (camelCase).
@@ -154,6 +157,7 @@ impl UserField {
             UserField::Attributes => "attributes",
             UserField::Remarks => "remarks",
             UserField::WalletAddress => "walletAddress",
+            UserField::ExternalId => "externalId",
         }
     }
 

@@ -69,6 +69,7 @@ pub mod credentials;
 pub mod error;
 pub mod feed;
 pub mod fields;
+pub mod group;
 pub mod hash_format;
 pub mod history;
 pub mod import;
@@ -82,6 +83,7 @@ pub mod tenant;
 pub mod throttle;
 pub mod types;
 pub mod user;
+pub mod webhook;
 
 pub use error::{
     DomainError, Field, FieldError, StorageError, UniqueField, ValidationErrors, ValueError,

@@ -76,6 +76,8 @@ pub struct UserFilter {
     pub any_name: Option<KeyMatch>,
     /// Has each of these custom attributes with exactly this value.
     pub attributes: BTreeMap<AttributeName, AttributeValue>,
+    /// And this expression holds (SCIM's `filter`).
+    pub expression: Option<Filter<UserCondition>>,
 }
 
 impl UserFilter {
@@ -122,6 +124,10 @@ impl UserFilter {
                 .attributes
                 .iter()
                 .all(|(name, value)| user.attributes.get(name) == Some(value))
+            && self
+                .expression
+                .as_ref()
+                .is_none_or(|e| e.eval(&|c: &UserCondition| c.matches(user)))
     }
 }
 
@@ -232,4 +238,243 @@ pub struct UserPage {
     pub next: Option<Cursor>,
     /// The exact count of users passing the filter, when asked for.
     pub total: Option<u64>,
+}
+
+/// A boolean expression over conditions of type `C`: a neutral query tree a
+/// dialect builds from its filter syntax (SCIM's `filter`, say) and storage
+/// translates into one query. `C` says which conditions a kind of resource
+/// can be filtered by ([`UserCondition`], [`GroupCondition`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter<C> {
+    /// The condition holds.
+    Condition(C),
+    /// The expression does not hold.
+    Not(Box<Filter<C>>),
+    /// Both hold.
+    And(Box<Filter<C>>, Box<Filter<C>>),
+    /// Either holds.
+    Or(Box<Filter<C>>, Box<Filter<C>>),
+}
+
+impl<C> Filter<C> {
+    /// Whether the expression holds, given whether each condition does.
+    pub fn eval(&self, holds: &impl Fn(&C) -> bool) -> bool {
+        match self {
+            Filter::Condition(c) => holds(c),
+            Filter::Not(inner) => !inner.eval(holds),
+            Filter::And(a, b) => a.eval(holds) && b.eval(holds),
+            Filter::Or(a, b) => a.eval(holds) || b.eval(holds),
+        }
+    }
+}
+
+/// How a text attribute is compared with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextOp {
+    /// Equal.
+    Eq,
+    /// Contains.
+    Contains,
+    /// Starts with.
+    StartsWith,
+    /// Ends with.
+    EndsWith,
+    /// Greater than (code-point order).
+    Gt,
+    /// Greater than or equal.
+    Ge,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Le,
+}
+
+impl TextOp {
+    /// Whether `stored` compares to `value` this way.
+    pub fn holds(self, stored: &str, value: &str) -> bool {
+        match self {
+            TextOp::Eq => stored == value,
+            TextOp::Contains => stored.contains(value),
+            TextOp::StartsWith => stored.starts_with(value),
+            TextOp::EndsWith => stored.ends_with(value),
+            TextOp::Gt => stored > value,
+            TextOp::Ge => stored >= value,
+            TextOp::Lt => stored < value,
+            TextOp::Le => stored <= value,
+        }
+    }
+}
+
+/// How a time attribute is compared with a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderOp {
+    /// Equal.
+    Eq,
+    /// Later than.
+    Gt,
+    /// Later than or at.
+    Ge,
+    /// Earlier than.
+    Lt,
+    /// Earlier than or at.
+    Le,
+}
+
+impl OrderOp {
+    /// Whether `stored` compares to `value` this way.
+    pub fn holds<T: Ord>(self, stored: &T, value: &T) -> bool {
+        match self {
+            OrderOp::Eq => stored == value,
+            OrderOp::Gt => stored > value,
+            OrderOp::Ge => stored >= value,
+            OrderOp::Lt => stored < value,
+            OrderOp::Le => stored <= value,
+        }
+    }
+}
+
+/// A text attribute a user can be filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserText {
+    /// The username, compared on its key (case-insensitive, NFKC).
+    Username,
+    /// The e-mail, compared on its key.
+    Email,
+    /// The first name, compared on its key.
+    FirstName,
+    /// The last name, compared on its key.
+    LastName,
+    /// The identity provider's id, compared exactly.
+    ExternalId,
+}
+
+impl UserText {
+    /// Whether the attribute is compared case-insensitively, on its key.
+    pub fn by_key(self) -> bool {
+        !matches!(self, UserText::ExternalId)
+    }
+
+    /// The user's stored value as it is compared (its key, or itself).
+    pub fn value_of(self, user: &User) -> Option<String> {
+        match self {
+            UserText::Username => Some(user.username.key().as_str().to_owned()),
+            UserText::Email => Some(user.email.key().as_str().to_owned()),
+            UserText::FirstName => user.first_name.as_ref().map(name_key),
+            UserText::LastName => user.last_name.as_ref().map(name_key),
+            UserText::ExternalId => user.external_id.as_ref().map(|e| e.as_str().to_owned()),
+        }
+    }
+}
+
+/// A time attribute of a user or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeAttr {
+    /// When it was created.
+    Created,
+    /// When it last changed.
+    Updated,
+}
+
+/// One condition on a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCondition {
+    /// A text attribute compares to a value (already in the form it is
+    /// compared in: see [`UserCondition::text`]).
+    Text {
+        /// Which attribute.
+        attr: UserText,
+        /// How.
+        op: TextOp,
+        /// With what.
+        value: String,
+    },
+    /// A text attribute has a value (the username and e-mail always have).
+    Present(UserText),
+    /// The user is ACTIVE (`true`) or in another status (`false`).
+    Active(bool),
+    /// A time attribute compares to a time.
+    Time {
+        /// Which attribute.
+        attr: TimeAttr,
+        /// How.
+        op: OrderOp,
+        /// With what.
+        value: OffsetDateTime,
+    },
+}
+
+impl UserCondition {
+    /// `attr` compared with `value` by `op`; the value is folded to a key
+    /// for the attributes compared case-insensitively.
+    pub fn text(attr: UserText, op: TextOp, value: &str) -> Self {
+        let value = if attr.by_key() {
+            search_key(value)
+        } else {
+            value.replace('\0', "\u{FFFD}")
+        };
+        UserCondition::Text { attr, op, value }
+    }
+
+    /// Whether `user` meets the condition.
+    pub fn matches(&self, user: &User) -> bool {
+        match self {
+            UserCondition::Text { attr, op, value } => attr
+                .value_of(user)
+                .is_some_and(|stored| op.holds(&stored, value)),
+            UserCondition::Present(attr) => attr.value_of(user).is_some(),
+            UserCondition::Active(active) => (user.status == Status::Active) == *active,
+            UserCondition::Time { attr, op, value } => {
+                let stored = match attr {
+                    TimeAttr::Created => user.created_at,
+                    TimeAttr::Updated => user.updated_at,
+                };
+                op.holds(&stored, value)
+            }
+        }
+    }
+}
+
+/// A text attribute a group can be filtered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupText {
+    /// The display name, compared on its key (case-insensitive, NFKC).
+    DisplayName,
+    /// The identity provider's id, compared exactly.
+    ExternalId,
+}
+
+/// One condition on a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupCondition {
+    /// A text attribute compares to a value (see [`GroupCondition::text`]).
+    Text {
+        /// Which attribute.
+        attr: GroupText,
+        /// How.
+        op: TextOp,
+        /// With what.
+        value: String,
+    },
+    /// A text attribute has a value.
+    Present(GroupText),
+    /// A time attribute compares to a time.
+    Time {
+        /// Which attribute.
+        attr: TimeAttr,
+        /// How.
+        op: OrderOp,
+        /// With what.
+        value: OffsetDateTime,
+    },
+}
+
+impl GroupCondition {
+    /// `attr` compared with `value` by `op`, the display name on its key.
+    pub fn text(attr: GroupText, op: TextOp, value: &str) -> Self {
+        let value = match attr {
+            GroupText::DisplayName => search_key(value),
+            GroupText::ExternalId => value.replace('\0', "\u{FFFD}"),
+        };
+        GroupCondition::Text { attr, op, value }
+    }
 }

@@ -14,9 +14,11 @@ use crate::query::{UserPage, UserQuery};
 use crate::tenant::{AttributeDefinition, Tenant, TenantName};
 use crate::throttle::{ThrottleKey, ThrottlePolicy, Verdict};
 use crate::types::{
-    ApiKeyId, AttributeName, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId, UsernameKey,
+    ApiKeyId, AttributeName, DeclaredAttributes, EmailKey, SessionId, TenantId, UserId,
+    UsernameKey, WebhookId,
 };
 use crate::user::{LastAuthentication, User};
+use crate::webhook::{Delivery, Webhook};
 
 /// Creating a user failed.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +164,45 @@ pub trait FeedRepository {
         from: u64,
         limit: u32,
     ) -> Result<Vec<FeedRecord>, StorageError>;
+    /// The last position handed out in `tenant`'s feed (0 when none).
+    fn feed_head(&self, tenant: TenantId) -> Result<u64, StorageError>;
+}
+
+/// Webhooks and their delivery state.
+pub trait WebhookRepository {
+    /// Insert a webhook.
+    fn create_webhook(&self, webhook: &Webhook) -> Result<(), StorageError>;
+    /// The webhooks of `tenant`, oldest first.
+    fn list_webhooks(&self, tenant: TenantId) -> Result<Vec<Webhook>, StorageError>;
+    /// The webhook `id` of `tenant`.
+    fn get_webhook(&self, tenant: TenantId, id: WebhookId)
+    -> Result<Option<Webhook>, StorageError>;
+    /// Delete the webhook `id` of `tenant` and its deliveries; false when
+    /// there was none.
+    fn delete_webhook(&self, tenant: TenantId, id: WebhookId) -> Result<bool, StorageError>;
+    /// The latest `limit` delivery attempts of the webhook, newest first.
+    fn list_deliveries(&self, id: WebhookId, limit: u32) -> Result<Vec<Delivery>, StorageError>;
+    /// Take the lease of one active webhook due at `now` (its next attempt
+    /// due, no valid lease held), other than `skip`, until `until`:
+    /// nobody else claims it before then. On PostgreSQL, rows another node
+    /// is claiming are skipped (`FOR UPDATE SKIP LOCKED`), not waited for.
+    fn claim_webhook(
+        &self,
+        now: time::OffsetDateTime,
+        lease: &str,
+        until: time::OffsetDateTime,
+        skip: &[WebhookId],
+    ) -> Result<Option<Webhook>, StorageError>;
+    /// Write the webhook's new delivery state and the attempt made (if
+    /// any), and release the lease, in one transaction, if `lease` is
+    /// still held; false when it was not (it ran out and another node took
+    /// over: nothing is written).
+    fn finish_delivery(
+        &self,
+        webhook: &Webhook,
+        lease: &str,
+        attempt: Option<&Delivery>,
+    ) -> Result<bool, StorageError>;
 }
 
 /// Creating a tenant failed.

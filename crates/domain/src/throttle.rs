@@ -256,6 +256,7 @@ impl ThrottleKey {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     use super::*;
@@ -382,6 +383,51 @@ mod tests {
         let policy = ThrottlePolicy::default();
         let ahead = failures(6, Duration::seconds(-2));
         assert_eq!(policy.decide(ahead, None, NOW), refused(4));
+    }
+
+    fn arbitrary_failures() -> impl Strategy<Value = Option<Failures>> {
+        proptest::option::of(
+            (0_u32..200, 0_i64..7_200_000).prop_map(|(count, ago_ms)| Failures {
+                count,
+                last: NOW - Duration::milliseconds(ago_ms),
+            }),
+        )
+    }
+
+    proptest! {
+        /// Waiting `Retry-After` is always enough, the wait is never longer
+        /// than the longer cap, and an allowed attempt counts exactly one
+        /// failure in each scope (from zero once forgotten).
+        #[test]
+        fn retry_after_is_enough_and_bounded(
+            per_address in arbitrary_failures(),
+            per_login in arbitrary_failures(),
+        ) {
+            let policy = ThrottlePolicy::default();
+            match policy.decide(per_address, per_login, NOW) {
+                Verdict::Refused { retry_after } => {
+                    let cap = policy.per_address.max_delay.max(policy.per_login.max_delay);
+                    prop_assert!(retry_after >= 1);
+                    prop_assert!(retry_after as i64 <= cap.whole_seconds());
+                    let later = NOW + Duration::seconds(retry_after as i64);
+                    let allowed = matches!(
+                        policy.decide(per_address, per_login, later),
+                        Verdict::Allowed { .. }
+                    );
+                    prop_assert!(allowed);
+                }
+                Verdict::Allowed { per_address: a, per_login: l } => {
+                    let counted = |f: Option<Failures>| {
+                        f.filter(|f| NOW - f.last < policy.forget_after)
+                            .map_or(0, |f| f.count)
+                            + 1
+                    };
+                    prop_assert_eq!(a.count, counted(per_address));
+                    prop_assert_eq!(l.count, counted(per_login));
+                    prop_assert_eq!(a.last, NOW);
+                }
+            }
+        }
     }
 
     #[test]

@@ -14,10 +14,10 @@ use crate::fields::UserField;
 use crate::password::PasswordHash;
 use crate::types::{
     Account, AccountType, Address, AddressLine, AttributeName, AttributeValue, AuthLocation,
-    BirthDate, Company, CountryCode, CustomAttributes, Email, Gender, Industry, Locale, Location,
-    Membership, MfaSettings, PersonName, PhoneNumber, PictureId, PictureUrl, Platform, Remarks,
-    Role, Status, SubscriptionPlan, Tag, TenantId, TimeZone, Title, UserId, Username,
-    WalletAddress, add_membership,
+    BirthDate, Company, CountryCode, CustomAttributes, Email, ExternalId, Gender, Industry, Locale,
+    Location, Membership, MfaSettings, OrganizationId, PersonName, PhoneNumber, PictureId,
+    PictureUrl, Platform, Remarks, Role, Status, SubscriptionPlan, Tag, TenantId, TimeZone, Title,
+    UserId, Username, WalletAddress, add_membership,
 };
 
 /// When and where a user last logged in, and until when that login is valid.
@@ -90,6 +90,8 @@ pub struct User {
     pub remarks: Option<Remarks>,
     /// Wallet address.
     pub wallet_address: Option<WalletAddress>,
+    /// The identity provider's id (SCIM `externalId`), unique per tenant.
+    pub external_id: Option<ExternalId>,
     /// The last password login, if any.
     pub last_authentication: Option<LastAuthentication>,
     /// Version for optimistic concurrency: 1 at creation, +1 on every change.
@@ -165,6 +167,8 @@ pub struct NewUser {
     pub remarks: Option<Remarks>,
     /// Wallet address.
     pub wallet_address: Option<WalletAddress>,
+    /// The identity provider's id.
+    pub external_id: Option<ExternalId>,
 }
 
 impl NewUser {
@@ -197,6 +201,7 @@ impl NewUser {
             attributes: CustomAttributes::default(),
             remarks: None,
             wallet_address: None,
+            external_id: None,
         }
     }
 
@@ -238,6 +243,7 @@ impl NewUser {
             attributes: self.attributes,
             remarks: self.remarks,
             wallet_address: self.wallet_address,
+            external_id: self.external_id,
             last_authentication: None,
             version: 1,
             created_at: now,
@@ -478,6 +484,17 @@ pub struct UserChanges {
     pub remarks: Patch<Remarks>,
     /// Wallet address.
     pub wallet_address: Patch<WalletAddress>,
+    /// The identity provider's id.
+    pub external_id: Patch<ExternalId>,
+    /// Organizations whose membership ends, after
+    /// [`add_memberships`](Self::add_memberships); naming one the user is
+    /// not a member of changes nothing.
+    pub remove_memberships: BTreeSet<OrganizationId>,
+    /// Roles to add, after [`roles`](Self::roles) (SCIM's `add` to a
+    /// multi-valued attribute).
+    pub add_roles: BTreeSet<Role>,
+    /// Roles to remove, after [`add_roles`](Self::add_roles).
+    pub remove_roles: BTreeSet<Role>,
 }
 
 impl UserChanges {
@@ -545,6 +562,8 @@ impl User {
         changes.phone.apply_to(&mut next.phone);
         changes.fax.apply_to(&mut next.fax);
         set_if(&changes.roles, &mut next.roles);
+        next.roles.extend(changes.add_roles.iter().copied());
+        next.roles.retain(|r| !changes.remove_roles.contains(r));
         set_if(&changes.status, &mut next.status);
 
         let account = &changes.account;
@@ -581,6 +600,8 @@ impl User {
         for membership in &changes.add_memberships {
             add_membership(&mut next.memberships, membership.clone());
         }
+        next.memberships
+            .retain(|m| !changes.remove_memberships.contains(&m.organization));
         set_if(&changes.mfa_enabled, &mut next.mfa.enabled);
         changes.mfa_type.apply_to(&mut next.mfa.mfa_type);
         set_if(&changes.allowed_login_types, &mut next.allowed_login_types);
@@ -598,6 +619,7 @@ impl User {
         }
         changes.remarks.apply_to(&mut next.remarks);
         changes.wallet_address.apply_to(&mut next.wallet_address);
+        changes.external_id.apply_to(&mut next.external_id);
 
         let changed = UserField::ALL
             .into_iter()
@@ -662,6 +684,7 @@ impl User {
             UserField::Attributes => to_json(&self.attributes),
             UserField::Remarks => opt(&self.remarks),
             UserField::WalletAddress => opt(&self.wallet_address),
+            UserField::ExternalId => opt(&self.external_id),
         }
     }
 

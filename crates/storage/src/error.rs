@@ -108,6 +108,7 @@ pub(crate) fn user_unique_field(error: &DieselError) -> Option<UniqueField> {
     match info.constraint_name() {
         Some("users_tenant_username_key") => return Some(UniqueField::Username),
         Some("users_tenant_email_key") => return Some(UniqueField::Email),
+        Some("users_tenant_external_id") => return Some(UniqueField::ExternalId),
         // (tenant_id, id): the id is taken in this tenant.
         Some("users_pkey") => return Some(UniqueField::Id),
         Some(_) => return None,
@@ -118,6 +119,7 @@ pub(crate) fn user_unique_field(error: &DieselError) -> Option<UniqueField> {
     match columns {
         "users.tenant_id, users.username_key" => Some(UniqueField::Username),
         "users.tenant_id, users.email_key" => Some(UniqueField::Email),
+        "users.tenant_id, users.external_id" => Some(UniqueField::ExternalId),
         // users_pkey: an id is unique within its tenant only.
         "users.tenant_id, users.id" => Some(UniqueField::Id),
         _ => None,

@@ -18,7 +18,7 @@ use userhub_domain::types::{TenantId, UserId};
 
 use crate::codec::{version_column, version_value};
 use crate::error::failure;
-use crate::schema::user_history;
+use crate::schema::{tenant_feed, user_history};
 use crate::store::Store;
 use crate::users::HistoryRow;
 
@@ -76,5 +76,17 @@ impl FeedRepository for Store {
                 })
             })
             .collect()
+    }
+
+    fn feed_head(&self, tenant: TenantId) -> Result<u64, StorageError> {
+        const OP: &str = "feed head";
+        let mut conn = self.conn(OP)?;
+        let last: Option<i64> = tenant_feed::table
+            .filter(tenant_feed::tenant_id.eq(tenant.to_string()))
+            .select(tenant_feed::last_seq)
+            .first(&mut *conn)
+            .optional()
+            .map_err(|e| failure(OP, &e))?;
+        version_value(OP, last.unwrap_or(0))
     }
 }

@@ -31,6 +31,7 @@ mod connection;
 mod credentials;
 mod error;
 mod feed;
+mod groups;
 mod list;
 mod profile;
 mod schema;
@@ -39,6 +40,22 @@ mod store;
 mod tenants;
 mod throttle;
 mod users;
+mod webhooks;
 
 pub use error::{MigrateError, OpenError};
+
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    //! Entry points for the fuzz targets (`fuzz/` at the repository root,
+    //! built with the `fuzzing` feature): the client input storage reads
+    //! itself. Not an API.
+
+    use userhub_domain::query::{Cursor, Sort};
+
+    /// Read a continuation token a client sent back, as a list sorted by
+    /// `sort` does: whether it names a position in that list.
+    pub fn decode_cursor(token: &str, sort: Sort) -> bool {
+        crate::list::decode_cursor(&Cursor::from_token(token), sort).is_ok()
+    }
+}
 pub use store::{Backend, PoolState, Store, StoreOptions, sqlite_file};

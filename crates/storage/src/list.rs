@@ -11,8 +11,10 @@
 
 use diesel::dsl::exists;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use userhub_domain::query::{
-    Cursor, KeyMatch, PageRequest, Sort, SortDirection, SortField, UserFilter, UserPage, UserQuery,
+    Cursor, Filter, KeyMatch, PageRequest, Sort, SortDirection, SortField, TimeAttr, UserCondition,
+    UserFilter, UserPage, UserQuery, UserText,
 };
 use userhub_domain::repository::ListUsersError;
 use userhub_domain::types::{TenantId, UserId};
@@ -29,7 +31,7 @@ type Boxed<'a, ST> = users::BoxedQuery<'a, MultiBackend, ST>;
 
 /// Where a cursor page starts: after the user with this sort value and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Position {
+pub(crate) struct Position {
     value: SortValue,
     id: String,
 }
@@ -229,14 +231,184 @@ fn apply_filter<'a, ST: 'a>(
         let ids: Vec<String> = filter.ids.iter().map(ToString::to_string).collect();
         q = q.filter(users::id.eq_any(ids));
     }
+    if let Some(expression) = &filter.expression {
+        q = q.filter(user_expression(expression));
+    }
     q
+}
+
+/// A condition on a row of `table`, boxed so a tree of them can be built.
+pub(crate) type Condition<T> = Box<dyn BoxableExpression<T, MultiBackend, SqlType = Bool>>;
+
+diesel::define_sql_function! {
+    /// `replace(text, from, to)`: the same function on both backends.
+    #[sql_name = "replace"]
+    fn text_replace(text: Text, from: Text, to: Text) -> Text;
+}
+/// A character no stored text holds (text values refuse control
+/// characters): appended to both sides, it turns "ends with" into "contains".
+pub(crate) const END: &str = "\u{1}";
+
+/// `column op value` on a text column (nullable or not; NULL never matches,
+/// so `NOT` of a condition on a missing value holds: two-valued logic).
+/// Contains and ends-with use `replace` and `||`, which compare exactly
+/// on both backends (SQLite's `LIKE` ignores ASCII case), so `%` and `_` in
+/// the value are plain characters too.
+macro_rules! text_condition {
+    ($table:ty, $column:expr, $op:expr, $value:expr) => {{
+        let column = $column;
+        let value: String = $value;
+        let present = column.is_not_null();
+        let c = column.assume_not_null();
+        let condition: $crate::list::Condition<$table> = match $op {
+            // An empty needle is in every value.
+            userhub_domain::query::TextOp::Contains
+            | userhub_domain::query::TextOp::StartsWith
+            | userhub_domain::query::TextOp::EndsWith
+                if value.is_empty() =>
+            {
+                Box::new(present)
+            }
+            userhub_domain::query::TextOp::Eq => Box::new(present.and(c.eq(value))),
+            userhub_domain::query::TextOp::Gt => Box::new(present.and(c.gt(value))),
+            userhub_domain::query::TextOp::Ge => Box::new(present.and(c.ge(value))),
+            userhub_domain::query::TextOp::Lt => Box::new(present.and(c.lt(value))),
+            userhub_domain::query::TextOp::Le => Box::new(present.and(c.le(value))),
+            userhub_domain::query::TextOp::StartsWith => {
+                match $crate::list::prefix_upper_bound(&value) {
+                    Some(bound) => Box::new(present.and(c.ge(value)).and(c.lt(bound))),
+                    None => Box::new(present.and(c.ge(value))),
+                }
+            }
+            userhub_domain::query::TextOp::Contains => {
+                Box::new(present.and($crate::list::text_replace(c, value, String::new()).ne(c)))
+            }
+            userhub_domain::query::TextOp::EndsWith => Box::new(
+                present.and(
+                    $crate::list::text_replace(
+                        c.concat($crate::list::END),
+                        format!("{value}{}", $crate::list::END),
+                        String::new(),
+                    )
+                    .ne(c.concat($crate::list::END)),
+                ),
+            ),
+        };
+        condition
+    }};
+}
+pub(crate) use text_condition;
+
+/// `column op time` on a microseconds column.
+macro_rules! time_condition {
+    ($table:ty, $column:expr, $op:expr, $value:expr) => {{
+        let c = $column;
+        let v: i64 = $value;
+        let condition: $crate::list::Condition<$table> = match $op {
+            userhub_domain::query::OrderOp::Eq => Box::new(c.eq(v)),
+            userhub_domain::query::OrderOp::Gt => Box::new(c.gt(v)),
+            userhub_domain::query::OrderOp::Ge => Box::new(c.ge(v)),
+            userhub_domain::query::OrderOp::Lt => Box::new(c.lt(v)),
+            userhub_domain::query::OrderOp::Le => Box::new(c.le(v)),
+        };
+        condition
+    }};
+}
+pub(crate) use time_condition;
+
+/// A filter tree as one SQL condition.
+pub(crate) fn tree<T, C>(filter: &Filter<C>, leaf: &impl Fn(&C) -> Condition<T>) -> Condition<T>
+where
+    T: 'static,
+    diesel::dsl::not<Condition<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::And<Condition<T>, Condition<T>>:
+        BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::Or<Condition<T>, Condition<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+{
+    match filter {
+        Filter::Condition(c) => leaf(c),
+        Filter::Not(inner) => Box::new(diesel::dsl::not(tree(inner, leaf))),
+        Filter::And(a, b) => Box::new(tree(a, leaf).and(tree(b, leaf))),
+        Filter::Or(a, b) => Box::new(tree(a, leaf).or(tree(b, leaf))),
+    }
+}
+
+fn user_condition(condition: &UserCondition) -> Condition<users::table> {
+    match condition {
+        UserCondition::Text { attr, op, value } => {
+            let value = value.clone();
+            match attr {
+                UserText::Username => text_condition!(
+                    users::table,
+                    users::username_key.into_sql_nullable(),
+                    op,
+                    value
+                ),
+                UserText::Email => text_condition!(
+                    users::table,
+                    users::email_key.into_sql_nullable(),
+                    op,
+                    value
+                ),
+                UserText::FirstName => {
+                    text_condition!(users::table, users::first_name_key, op, value)
+                }
+                UserText::LastName => {
+                    text_condition!(users::table, users::last_name_key, op, value)
+                }
+                UserText::ExternalId => {
+                    text_condition!(users::table, users::external_id, op, value)
+                }
+            }
+        }
+        UserCondition::Present(attr) => match attr {
+            UserText::Username | UserText::Email => Box::new(users::id.is_not_null()),
+            UserText::FirstName => Box::new(users::first_name_key.is_not_null()),
+            UserText::LastName => Box::new(users::last_name_key.is_not_null()),
+            UserText::ExternalId => Box::new(users::external_id.is_not_null()),
+        },
+        UserCondition::Active(active) => {
+            let status = userhub_domain::types::Status::Active.as_str();
+            if *active {
+                Box::new(users::status.eq(status))
+            } else {
+                Box::new(users::status.ne(status))
+            }
+        }
+        UserCondition::Time { attr, op, value } => match attr {
+            TimeAttr::Created => {
+                time_condition!(users::table, users::created_at, op, micros(*value))
+            }
+            TimeAttr::Updated => {
+                time_condition!(users::table, users::updated_at, op, micros(*value))
+            }
+        },
+    }
+}
+
+fn user_expression(filter: &Filter<UserCondition>) -> Condition<users::table> {
+    tree(filter, &user_condition)
+}
+
+/// A non-null text column seen as nullable, so one macro serves both kinds.
+trait IntoSqlNullable: Sized {
+    fn into_sql_nullable(self) -> diesel::dsl::Nullable<Self>;
+}
+
+impl<C> IntoSqlNullable for C
+where
+    C: Expression<SqlType = Text> + diesel::expression::NonAggregate,
+{
+    fn into_sql_nullable(self) -> diesel::dsl::Nullable<Self> {
+        self.nullable()
+    }
 }
 
 /// The smallest string greater than every string that starts with
 /// `prefix`, in code-point order (= UTF-8 byte order, the order of the key
 /// columns on both backends): the prefix with its last character
 /// incremented. `None` when there is none (the prefix is all U+10FFFF).
-fn prefix_upper_bound(prefix: &str) -> Option<String> {
+pub(crate) fn prefix_upper_bound(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let next = match last {
@@ -355,7 +527,7 @@ fn encode_cursor(sort: Sort, last: &userhub_domain::User) -> Cursor {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn decode_cursor(cursor: &Cursor, sort: Sort) -> Result<Position, ListUsersError> {
+pub(crate) fn decode_cursor(cursor: &Cursor, sort: Sort) -> Result<Position, ListUsersError> {
     let invalid = || ListUsersError::InvalidCursor;
     let hex = cursor.as_token().strip_prefix('1').ok_or_else(invalid)?;
     // Bounds the work a client can ask for: a key is at most a few hundred bytes.

@@ -32,6 +32,7 @@ diesel::table! {
         first_name_key -> Nullable<Text>,
         last_name_key -> Nullable<Text>,
         username_skeleton -> Nullable<Text>,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -170,6 +171,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organizations (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        display_name -> Text,
+        display_name_key -> Text,
+        external_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 // A user is identified by (tenant_id, id), and the tables derived from it
 // (user_roles, user_organizations, user_attributes, sessions) refer to it by
 // (tenant_id, user_id). diesel's `joinable!` supports only a single-column
@@ -189,4 +203,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_feed,
     webhooks,
     webhook_deliveries,
+    organizations,
 );

@@ -33,7 +33,7 @@ use userhub_domain::repository::{
     UserRepository, UserUpdate,
 };
 use userhub_domain::types::{
-    AuthLocation, Email, EmailKey, Status, TenantId, UserId, Username, UsernameKey,
+    AuthLocation, Email, EmailKey, ExternalId, Status, TenantId, UserId, Username, UsernameKey,
 };
 use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User, UserField};
@@ -69,6 +69,7 @@ pub(crate) struct UserRow {
     last_auth_at: Option<i64>,
     last_auth_valid_until: Option<i64>,
     last_auth_location: Option<String>,
+    external_id: Option<String>,
 }
 
 impl UserRow {
@@ -130,6 +131,11 @@ impl UserRow {
             attributes: profile.attributes,
             remarks: profile.remarks,
             wallet_address: profile.wallet_address,
+            external_id: self
+                .external_id
+                .as_deref()
+                .map(|e| parse(op, "external id", ExternalId::parse(e)))
+                .transpose()?,
             last_authentication,
             version: version_value(op, self.version)?,
             created_at: from_micros(op, self.created_at)?,
@@ -160,6 +166,7 @@ struct NewUserRow<'a> {
     first_name_key: Option<String>,
     last_name_key: Option<String>,
     username_skeleton: Option<String>,
+    external_id: Option<&'a str>,
 }
 
 impl<'a> NewUserRow<'a> {
@@ -184,6 +191,7 @@ impl<'a> NewUserRow<'a> {
             first_name_key: user.first_name.as_ref().map(name_key),
             last_name_key: user.last_name.as_ref().map(name_key),
             username_skeleton: Some(user.username.skeleton().as_str().to_owned()),
+            external_id: user.external_id.as_ref().map(|e| e.as_str()),
         })
     }
 }
@@ -206,6 +214,7 @@ struct UserChangeset<'a> {
     profile: String,
     first_name_key: Option<String>,
     last_name_key: Option<String>,
+    external_id: Option<&'a str>,
 }
 
 impl<'a> UserChangeset<'a> {
@@ -222,13 +231,14 @@ impl<'a> UserChangeset<'a> {
             profile: to_json(op, "user profile", &Profile::of(user))?,
             first_name_key: user.first_name.as_ref().map(name_key),
             last_name_key: user.last_name.as_ref().map(name_key),
+            external_id: user.external_id.as_ref().map(|e| e.as_str()),
         })
     }
 }
 
 /// Which unique key of `users` a violation hit: [`user_unique_field`]'s
 /// keys, and the username skeleton, which is a taken username too.
-fn unique_field(error: &diesel::result::Error) -> Option<UniqueField> {
+pub(crate) fn unique_field(error: &diesel::result::Error) -> Option<UniqueField> {
     user_unique_field(error).or_else(|| {
         is_unique_violation(
             error,
@@ -458,6 +468,103 @@ fn select_user(
     row.map(|r| r.into_user(op)).transpose()
 }
 
+/// A user update with its rows made, ready to write in a transaction.
+pub(crate) struct PreparedUpdate<'a> {
+    update: &'a UserUpdate,
+    tenant: String,
+    id: String,
+    changes: UserChangeset<'a>,
+    skeleton: Option<String>,
+    history: HistoryRow,
+}
+
+impl<'a> PreparedUpdate<'a> {
+    pub(crate) fn of(op: &'static str, update: &'a UserUpdate) -> Result<Self, StorageError> {
+        let user = &update.user;
+        Ok(Self {
+            update,
+            tenant: user.tenant.to_string(),
+            id: user.id.to_string(),
+            changes: UserChangeset::of(op, user)?,
+            skeleton: Some(user.username.skeleton().as_str().to_owned()),
+            history: HistoryRow::of(op, user, &update.history)?,
+        })
+    }
+}
+
+/// Write a change (row, index rows, history, session revocation) inside the
+/// caller's transaction; refused when the stored version is not the
+/// expected one.
+pub(crate) fn write_update(
+    conn: &mut AnyConnection,
+    op: &'static str,
+    prepared: &PreparedUpdate<'_>,
+) -> Result<(), TxError<UpdateUserError>> {
+    let PreparedUpdate {
+        update,
+        tenant,
+        id,
+        changes,
+        skeleton,
+        history,
+    } = prepared;
+    let user = &update.user;
+    let expected = version_column(update.expected_version);
+    if update.removes_active_admin {
+        lock_tenant(conn, tenant)?;
+    }
+    let updated = diesel::update(
+        users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::id.eq(id))
+            .filter(users::version.eq(expected)),
+    )
+    .set((
+        changes,
+        // The username's skeleton, except for a row that has none
+        // and keeps its username key: the backfill left it NULL
+        // because it looks like another user's (both existed before
+        // skeletons did). Writing it would make every later change
+        // of that user, even of a first name, fail as "username
+        // taken"; it stays NULL until the username itself changes.
+        // SET reads the row as it was before this UPDATE.
+        users::username_skeleton.eq(diesel::dsl::case_when(
+            users::username_skeleton
+                .is_null()
+                .and(users::username_key.eq(&changes.username_key)),
+            users::username_skeleton,
+        )
+        .otherwise(skeleton.clone().into_sql::<Nullable<Text>>())),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        let current: Option<i64> = users::table
+            .filter(users::tenant_id.eq(tenant))
+            .filter(users::id.eq(id))
+            .select(users::version)
+            .first(conn)
+            .optional()?;
+        return Err(TxError::Op(match current {
+            None => UpdateUserError::NotFound,
+            Some(current) => match version_value(op, current) {
+                Ok(current) => UpdateUserError::Stale { current },
+                Err(e) => UpdateUserError::Storage(e),
+            },
+        }));
+    }
+    write_index_rows(conn, user, tenant, id, true)?;
+    diesel::insert_into(user_history::table)
+        .values(history)
+        .execute(conn)?;
+    if update.revoke_sessions {
+        credentials::revoke_sessions(conn, tenant, id, micros(user.updated_at))?;
+    }
+    if update.removes_active_admin && list::count_active_admins(conn, tenant)? == 0 {
+        return Err(TxError::Op(UpdateUserError::LastActiveAdmin));
+    }
+    Ok(())
+}
+
 impl UserRepository for Store {
     fn create_user(&self, user: &User, history: &HistoryEntry) -> Result<(), CreateUserError> {
         const OP: &str = "create user";
@@ -536,69 +643,9 @@ impl UserRepository for Store {
 
     fn update_user(&self, update: &UserUpdate) -> Result<(), UpdateUserError> {
         const OP: &str = "update user";
-        let user = &update.user;
-        let tenant = user.tenant.to_string();
-        let id = user.id.to_string();
-        let changes = UserChangeset::of(OP, user)?;
-        let skeleton = Some(user.username.skeleton().as_str().to_owned());
-        let history = HistoryRow::of(OP, user, &update.history)?;
-        let expected = version_column(update.expected_version);
+        let prepared = PreparedUpdate::of(OP, update)?;
         let mut conn = self.conn(OP)?;
-        let result = write_tx(&mut conn, |conn| {
-            if update.removes_active_admin {
-                lock_tenant(conn, &tenant)?;
-            }
-            let updated = diesel::update(
-                users::table
-                    .filter(users::tenant_id.eq(&tenant))
-                    .filter(users::id.eq(&id))
-                    .filter(users::version.eq(expected)),
-            )
-            .set((
-                &changes,
-                // The username's skeleton, except for a row that has none
-                // and keeps its username key: the backfill left it NULL
-                // because it looks like another user's (both existed before
-                // skeletons did). Writing it would make every later change
-                // of that user, even of a first name, fail as "username
-                // taken"; it stays NULL until the username itself changes.
-                // SET reads the row as it was before this UPDATE.
-                users::username_skeleton.eq(diesel::dsl::case_when(
-                    users::username_skeleton
-                        .is_null()
-                        .and(users::username_key.eq(&changes.username_key)),
-                    users::username_skeleton,
-                )
-                .otherwise(skeleton.into_sql::<Nullable<Text>>())),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                let current: Option<i64> = users::table
-                    .filter(users::tenant_id.eq(&tenant))
-                    .filter(users::id.eq(&id))
-                    .select(users::version)
-                    .first(conn)
-                    .optional()?;
-                return Err(TxError::Op(match current {
-                    None => UpdateUserError::NotFound,
-                    Some(current) => match version_value(OP, current) {
-                        Ok(current) => UpdateUserError::Stale { current },
-                        Err(e) => UpdateUserError::Storage(e),
-                    },
-                }));
-            }
-            write_index_rows(conn, user, &tenant, &id, true)?;
-            diesel::insert_into(user_history::table)
-                .values(&history)
-                .execute(conn)?;
-            if update.revoke_sessions {
-                credentials::revoke_sessions(conn, &tenant, &id, micros(user.updated_at))?;
-            }
-            if update.removes_active_admin && list::count_active_admins(conn, &tenant)? == 0 {
-                return Err(TxError::Op(UpdateUserError::LastActiveAdmin));
-            }
-            Ok(())
-        });
+        let result = write_tx(&mut conn, |conn| write_update(conn, OP, &prepared));
         if result.is_ok() {
             self.history_committed();
         }

@@ -11,3 +11,4 @@ pub mod blocks;
 pub mod cl2c;
 pub mod iklim;
 pub mod nevis;
+pub mod scim;

@@ -225,6 +225,13 @@ impl FromRequest for ClientAddr {
     type Future = Ready<Result<Self, Infallible>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(ClientAddr::of(req)))
+    }
+}
+
+impl ClientAddr {
+    /// The client's address of `req` (the access log names it too).
+    pub fn of(req: &HttpRequest) -> Self {
         let client = req
             .peer_addr()
             .map(|peer| match req.app_data::<web::Data<AppState>>() {
@@ -237,7 +244,7 @@ impl FromRequest for ClientAddr {
                 }
                 _ => peer.ip(),
             });
-        ready(Ok(ClientAddr(client)))
+        ClientAddr(client)
     }
 }
 

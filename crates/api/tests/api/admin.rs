@@ -186,6 +186,55 @@ async fn history_through_every_dialect(backend: Backend) {
     assert_eq!(get_ok(&app, &history_path(&id), key).await, history);
 }
 
+/// cl2c: a user created with a key, and a user changing themselves: the
+/// history names the user and their username as the actor.
+async fn history_through_cl2c_names_the_user(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let created = send_ok(
+        app.request(Method::POST, "/v1/cl2c/user", None)
+            .header("tenant", "acme")
+            .header("X-API-Key", app.admin_key.as_str())
+            .json(&json!({"firstName": "Alan", "lastName": "Turing",
+                          "email": "alan@example.com", "userName": "aturing",
+                          "phoneNumber": "+14155552671"})),
+        StatusCode::OK,
+    )
+    .await;
+    let alan = text(&created["id"]);
+    let history = get_ok(&app, &history_path(&alan), &app.admin_key).await;
+    assert_eq!(summary(&history).len(), 1);
+    assert_eq!(history["entries"][0]["actor"]["type"], "apiKey");
+
+    let me = app
+        .create_user("grace@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let me = text(&me["userId"]);
+    let (token, _) = app.login("grace@example.com", STRONG).await;
+    send_ok(
+        app.request(Method::PUT, "/v1/cl2c/user", Some(&token))
+            .json(&json!({"id": me, "firstName": "Grace"})),
+        StatusCode::OK,
+    )
+    .await;
+    let history = get_ok(&app, &history_path(&me), &app.admin_key).await;
+    let latest = &history["entries"][0];
+    assert_eq!(
+        latest["changes"]["firstName"],
+        json!({"old": "Test", "new": "Grace"})
+    );
+    assert_eq!(
+        latest["actor"],
+        json!({"type": "user", "id": me, "username": "grace@example.com"})
+    );
+    // The feed names the same actor.
+    let feed = get_ok(&app, "/admin/v1/events", &app.admin_key).await;
+    let last = feed["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "user.updated");
+    assert_eq!(last["actor"], latest["actor"]);
+}
+
 async fn a_password_change_shows_no_secret(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -601,6 +650,7 @@ async fn attributes_over_http(backend: Backend) {
 
 both_backends!(
     history_through_every_dialect,
+    history_through_cl2c_names_the_user,
     a_password_change_shows_no_secret,
     only_admin_keys_of_the_tenant,
     the_feed_is_every_change_once_in_order,

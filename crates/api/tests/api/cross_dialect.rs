@@ -25,6 +25,7 @@ const BLOCKS_CREATE: &str = "/idp/v1/Iam/Create";
 const BLOCKS_UPDATE: &str = "/idp/v1/Iam/Update";
 const BLOCKS_GET_USER: &str = "/idp/v1/Iam/GetUser";
 const BLOCKS_GET_USERS: &str = "/idp/v1/Iam/GetUsers";
+const SCIM_USERS: &str = "/scim/v2/Users";
 /// Another strong password, for attempts to change one.
 const OTHER_PASSWORD: &str = "An0ther!Str0ng#Secret";
 
@@ -152,6 +153,8 @@ struct Views {
     cl2c: Value,
     /// Blocks' user (the `data` of GetUser).
     blocks: Value,
+    /// The SCIM User.
+    scim: Value,
 }
 
 /// Read user `id` through every dialect with an ADMIN key of `tenant`, and
@@ -230,11 +233,34 @@ async fn views(app: &TestApp, tenant: &str, key: &str, id: &str) -> Views {
     .await;
     assert_eq!(listed["data"], json!([blocks_user]), "Blocks list vs get");
 
+    let scim = expect(
+        "SCIM get",
+        bearer(app, Method::GET, &format!("{SCIM_USERS}/{id}"), key),
+        StatusCode::OK,
+    )
+    .await;
+    let listed = expect(
+        "SCIM list",
+        bearer(
+            app,
+            Method::GET,
+            &format!(
+                "{SCIM_USERS}?filter=userName%20eq%20%22{}%22",
+                scim["userName"].as_str().unwrap()
+            ),
+            key,
+        ),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["Resources"], json!([scim]), "SCIM list vs get");
+
     Views {
         iklim,
         nevis,
         cl2c: cl2c_user,
         blocks: blocks_user,
+        scim,
     }
 }
 
@@ -273,7 +299,20 @@ fn same(field: &str, values: &[(&str, &Value)], views: &Views) -> Value {
 
 /// Check that every field two dialects share has one value in all of them.
 fn agree(v: &Views) -> Shared {
-    let (i, a, n, c, b) = (&v.iklim, &v.iklim["account"], &v.nevis, &v.cl2c, &v.blocks);
+    let (i, a, n, c, b, s) = (
+        &v.iklim,
+        &v.iklim["account"],
+        &v.nevis,
+        &v.cl2c,
+        &v.blocks,
+        &v.scim,
+    );
+    // SCIM's work number (its fax, if any, is typed `fax`).
+    let scim_phone = s["phoneNumbers"]
+        .as_array()
+        .and_then(|p| p.iter().find(|n| n["type"] == "work"))
+        .map_or(Value::Null, |n| n["value"].clone());
+    let scim_version = json!(format!("W/\"{}\"", n["version"]));
     let id = same(
         "id",
         &[
@@ -283,6 +322,7 @@ fn agree(v: &Views) -> Shared {
             ("iklim account.id", &a["id"]),
             ("cl2c id", &c["id"]),
             ("Blocks itemId", &b["itemId"]),
+            ("SCIM id", &s["id"]),
         ],
         v,
     );
@@ -293,6 +333,7 @@ fn agree(v: &Views) -> Shared {
             ("Nevis loginId", &n["loginId"]),
             ("cl2c userName", &c["userName"]),
             ("Blocks userName", &b["userName"]),
+            ("SCIM userName", &s["userName"]),
         ],
         v,
     );
@@ -302,6 +343,7 @@ fn agree(v: &Views) -> Shared {
             ("Nevis contacts.email", &n["contacts"]["email"]),
             ("cl2c email", &c["email"]),
             ("Blocks email", &b["email"]),
+            ("SCIM emails[0].value", &s["emails"][0]["value"]),
         ],
         v,
     );
@@ -310,6 +352,7 @@ fn agree(v: &Views) -> Shared {
         &[
             ("Nevis name.title", &n["name"]["title"]),
             ("Blocks salutation", &b["salutation"]),
+            ("SCIM name.honorificPrefix", &s["name"]["honorificPrefix"]),
         ],
         v,
     );
@@ -320,6 +363,7 @@ fn agree(v: &Views) -> Shared {
             ("Nevis name.firstName", &n["name"]["firstName"]),
             ("cl2c firstName", &c["firstName"]),
             ("Blocks firstName", &b["firstName"]),
+            ("SCIM name.givenName", &s["name"]["givenName"]),
         ],
         v,
     );
@@ -330,6 +374,7 @@ fn agree(v: &Views) -> Shared {
             ("Nevis name.lastName", &n["name"]["lastName"]),
             ("cl2c lastName", &c["lastName"]),
             ("Blocks lastName", &b["lastName"]),
+            ("SCIM name.familyName", &s["name"]["familyName"]),
         ],
         v,
     );
@@ -340,6 +385,7 @@ fn agree(v: &Views) -> Shared {
             ("Nevis contacts.telephone", &n["contacts"]["telephone"]),
             ("cl2c phoneNumber", &c["phoneNumber"]),
             ("Blocks phoneNumber", &b["phoneNumber"]),
+            ("SCIM phoneNumbers[work]", &scim_phone),
         ],
         v,
     );
@@ -348,6 +394,7 @@ fn agree(v: &Views) -> Shared {
         &[
             ("Nevis languageCode", &n["languageCode"]),
             ("Blocks language", &b["language"]),
+            ("SCIM locale", &s["locale"]),
         ],
         v,
     );
@@ -360,6 +407,15 @@ fn agree(v: &Views) -> Shared {
         b["active"],
         json!(status == "ACTIVE"),
         "Blocks active vs iklim status {status}\n{v:#?}"
+    );
+    assert_eq!(
+        s["active"],
+        json!(status == "ACTIVE"),
+        "SCIM active vs iklim status {status}\n{v:#?}"
+    );
+    assert_eq!(
+        s["meta"]["version"], scim_version,
+        "SCIM meta.version vs Nevis version"
     );
     let email_verified = same(
         "e-mail verified",
@@ -376,6 +432,7 @@ fn agree(v: &Views) -> Shared {
             ("iklim account.createdAt", &a["createdAt"]),
             ("Nevis created", &n["created"]),
             ("Blocks createdDate", &b["createdDate"]),
+            ("SCIM meta.created", &s["meta"]["created"]),
         ],
         v,
     );
@@ -385,6 +442,7 @@ fn agree(v: &Views) -> Shared {
             ("iklim account.updatedAt", &a["updatedAt"]),
             ("Nevis lastModified", &n["lastModified"]),
             ("Blocks lastUpdatedDate", &b["lastUpdatedDate"]),
+            ("SCIM meta.lastModified", &s["meta"]["lastModified"]),
         ],
         v,
     );
@@ -655,6 +713,44 @@ fn probes<'a>(app: &'a TestApp, tenant: &'a str, key: &'a str) -> Vec<Probe<'a>>
             }),
         );
     }
+    // SCIM.
+    add(
+        "SCIM GET",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| bearer(app, Method::GET, &format!("{SCIM_USERS}/{id}"), key)),
+    );
+    add(
+        "SCIM DELETE",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| bearer(app, Method::DELETE, &format!("{SCIM_USERS}/{id}"), key)),
+    );
+    add(
+        "SCIM PUT",
+        StatusCode::NOT_FOUND,
+        Box::new(move |id| {
+            bearer(app, Method::PUT, &format!("{SCIM_USERS}/{id}"), key).json(&json!({
+                "userName": "mallory", "emails": [{"value": "mallory@example.com"}],
+                "active": true
+            }))
+        }),
+    );
+    for operation in [
+        json!({"op": "replace", "value": {"active": false}}),
+        json!({"op": "Replace", "path": "name.givenName", "value": "Mallory"}),
+        json!({"op": "add", "path": "roles", "value": [{"value": "ADMIN"}]}),
+        json!({"op": "replace", "path": "externalId", "value": "evil"}),
+    ] {
+        add(
+            &format!("SCIM PATCH {operation}"),
+            StatusCode::NOT_FOUND,
+            Box::new(move |id| {
+                bearer(app, Method::PATCH, &format!("{SCIM_USERS}/{id}"), key).json(&json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [operation.clone()]
+                }))
+            }),
+        );
+    }
     probes
 }
 
@@ -846,6 +942,71 @@ async fn a_user_created_anywhere_reads_the_same_everywhere(backend: Backend) {
     assert_eq!(v.iklim["locale"], "en_US");
     assert_eq!(v.nevis["languageCode"], "en-US");
     assert_eq!(v.iklim["roles"], json!(["STANDARD_USER"]));
+
+    // SCIM: Okta's shape, a username apart from the e-mail, INACTIVE.
+    let created = expect(
+        "SCIM create",
+        bearer(&app, Method::POST, SCIM_USERS, key).json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "dvaughan",
+            "externalId": "00u9dv",
+            "name": {"honorificPrefix": "Mrs.", "givenName": "Dorothy", "familyName": "Vaughan"},
+            "emails": [{"value": "dorothy.vaughan@example.com", "type": "work", "primary": true}],
+            "phoneNumbers": [{"value": "+41446681802", "type": "work"}],
+            "locale": "de-CH",
+            "active": false,
+            "password": STRONG,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = text(&created["id"]);
+    let v = views(&app, "acme", key, &id).await;
+    assert_eq!(v.scim, created, "SCIM reads what it created");
+    let shared = agree(&v);
+    assert_eq!(
+        shared,
+        Shared {
+            id,
+            username: "dvaughan".into(),
+            email: "dorothy.vaughan@example.com".into(),
+            title: json!("Mrs."),
+            first_name: json!("Dorothy"),
+            last_name: json!("Vaughan"),
+            phone: json!("+41446681802"),
+            locale: json!("de-CH"),
+            status: "INACTIVE".into(),
+            email_verified: false,
+            created: shared.created.clone(),
+            updated: shared.created.clone(),
+            version: 1,
+        }
+    );
+    // Changed through Blocks, read through SCIM; and back.
+    let blocks_update = expect(
+        "Blocks update of a SCIM user",
+        blocks(&app, Method::POST, BLOCKS_UPDATE, key)
+            .json(&json!({"itemId": shared.id, "firstName": "Dot"})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(blocks_update["firstName"], "Dot", "{blocks_update}");
+    let scim = expect(
+        "SCIM patch",
+        bearer(&app, Method::PATCH, &format!("{SCIM_USERS}/{}", shared.id), key).json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"name.familyName": "Vaughan-Smith", "active": true}}]
+        })),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(scim["name"]["givenName"], "Dot");
+    let v = views(&app, "acme", key, &shared.id).await;
+    let after = agree(&v);
+    assert_eq!(after.last_name, json!("Vaughan-Smith"));
+    assert_eq!(after.first_name, json!("Dot"));
+    assert_eq!(after.status, "ACTIVE");
+    assert_eq!(after.version, 3);
 }
 
 /// Read the user through every dialect after a change: everything agrees,

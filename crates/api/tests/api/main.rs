@@ -28,5 +28,7 @@ mod metrics;
 mod modules;
 mod nevis;
 mod nodes;
+mod scim;
 mod service;
 mod timeouts;
+mod webhooks;

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -31,6 +31,8 @@ const DEADLINE: Duration = Duration::from_secs(60);
 struct Node {
     child: Child,
     address: String,
+    /// Its log lines so far.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Node {
@@ -64,13 +66,16 @@ impl Node {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
         // Read the log to its end (a full pipe would stall the node); hand
         // over the address from the "listening" line.
+        let lines = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some((_, address)) = line.split_once("listening on http://") {
                     let _ = tx.send(address.trim().to_owned());
                 }
+                lines.lock().unwrap().push(line);
             }
         });
         let address = match rx.recv_timeout(DEADLINE) {
@@ -80,7 +85,20 @@ impl Node {
                 panic!("userhub serve did not start within {DEADLINE:?}");
             }
         };
-        Node { child, address }
+        Node {
+            child,
+            address,
+            log,
+        }
+    }
+
+    /// Wait (until the deadline) for a log line containing `text`.
+    async fn logged(&self, text: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        while !self.log.lock().unwrap().iter().any(|l| l.contains(text)) {
+            assert!(Instant::now() < deadline, "never logged: {text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 
@@ -292,6 +310,10 @@ async fn three_nodes_share_every_decision(_backend: Backend) {
         .login(1, "198.51.100.7", "ada@example.com", STRONG)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    // The access log names the forwarded client, not the proxy.
+    cluster.nodes[1]
+        .logged("198.51.100.7 \"POST /v1/auth/login HTTP/1.1\" 200")
+        .await;
 
     // A refresh token reused on another node ends the sessions everywhere.
     let (_, first) = answer(

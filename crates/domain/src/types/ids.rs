@@ -107,6 +107,14 @@ uuid_id!(
     /// A login session's id (the bearer token's record, not the token).
     SessionId
 );
+uuid_id!(
+    /// A webhook's id.
+    WebhookId
+);
+uuid_id!(
+    /// One delivery attempt's id (sent as `X-Userhub-Delivery`).
+    DeliveryId
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

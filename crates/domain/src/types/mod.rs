@@ -35,7 +35,7 @@ pub use enums::{AccountType, Gender, Role, Status, SubscriptionPlan};
 pub use identifiers::{
     Email, EmailKey, Username, UsernameKey, UsernameSkeleton, email_login, uniqueness_key,
 };
-pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
+pub use ids::{ApiKeyId, DeliveryId, SessionId, TenantId, UserId, WebhookId};
 pub use locale::Locale;
 pub use membership::{
     Membership, add_membership, check_one_per_organization, memberships_by_organization,
@@ -43,8 +43,8 @@ pub use membership::{
 pub use mfa::MfaSettings;
 pub use phone::PhoneNumber;
 pub use text::{
-    AddressLine, AttributeValue, AuthLocation, Company, Industry, Location, MembershipRole,
-    OrganizationId, Permission, PersonName, PictureId, PictureUrl, Platform, Remarks, Tag, Title,
-    WalletAddress,
+    AddressLine, AttributeValue, AuthLocation, Company, ExternalId, GroupName, Industry, Location,
+    MembershipRole, OrganizationId, Permission, PersonName, PictureId, PictureUrl, Platform,
+    Remarks, Tag, Title, WalletAddress,
 };
 pub use timezone::TimeZone;

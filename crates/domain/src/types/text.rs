@@ -124,6 +124,16 @@ bounded_text!(
     OrganizationId, 128, Lines::Single
 );
 bounded_text!(
+    /// The id an identity provider gives a user or group (SCIM `externalId`):
+    /// unique per tenant and compared exactly (case-sensitive), as the
+    /// provider issued it.
+    ExternalId, 255, Lines::Single
+);
+bounded_text!(
+    /// A group's display name (SCIM `displayName`).
+    GroupName, 256, Lines::Single
+);
+bounded_text!(
     /// A role held within an organization (distinct from the user's global [`Role`](super::Role)).
     MembershipRole, 64, Lines::Single
 );

@@ -6,6 +6,7 @@
 
 mod authz_matrix;
 mod changes;
+mod groups;
 mod memory;
 mod operations;
 mod service;

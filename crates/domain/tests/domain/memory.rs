@@ -6,12 +6,17 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 use userhub_domain::credentials::{ApiKey, Session};
+use userhub_domain::group::{
+    Group, GroupMember, GroupPage, GroupQuery, GroupRepository, GroupView, GroupWriteError,
+};
 use userhub_domain::history::HistoryEntry;
-use userhub_domain::query::{UserPage, UserQuery};
+use userhub_domain::query::{GroupCondition, UserPage, UserQuery};
 use userhub_domain::repository::*;
 use userhub_domain::tenant::{AttributeDefinition, Tenant, TenantName};
 use userhub_domain::throttle::{Failures, ThrottleKey, ThrottlePolicy, Verdict};
-use userhub_domain::types::{ApiKeyId, EmailKey, SessionId, TenantId, UserId, UsernameKey};
+use userhub_domain::types::{
+    ApiKeyId, EmailKey, OrganizationId, SessionId, TenantId, UserId, UsernameKey,
+};
 use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User};
 
@@ -27,6 +32,7 @@ pub struct MemoryStore {
     pub login_failures: RefCell<BTreeMap<(TenantId, String, String), Failures>>,
     /// Updates written, with whether each revoked the user's sessions.
     pub updates: RefCell<Vec<bool>>,
+    pub groups: RefCell<BTreeMap<(TenantId, OrganizationId), Group>>,
 }
 
 impl MemoryStore {
@@ -396,5 +402,139 @@ impl LoginThrottleRepository for MemoryStore {
         failures.remove(&(key.tenant, key.login.clone(), key.address_key()));
         failures.remove(&(key.tenant, key.login.clone(), String::new()));
         Ok(())
+    }
+}
+
+// Groups in memory: the rows in `MemoryStore::groups`, members from the
+// users' memberships. A write checks everything before it changes anything,
+// so it is all or nothing like the store's transaction.
+
+impl MemoryStore {
+    fn check_members(&self, members: &[UserUpdate]) -> Result<(), GroupWriteError> {
+        for update in members {
+            match self.get_user(update.user.tenant, update.user.id)? {
+                Some(current) if current.version == update.expected_version => {}
+                _ => return Err(GroupWriteError::MemberChanged),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_members(&self, members: &[UserUpdate]) -> Result<(), GroupWriteError> {
+        for update in members {
+            self.update_user(update)
+                .map_err(|_| GroupWriteError::MemberChanged)?;
+        }
+        Ok(())
+    }
+
+    fn check_version(
+        &self,
+        tenant: TenantId,
+        id: &OrganizationId,
+        expected: u64,
+    ) -> Result<(), GroupWriteError> {
+        match self.groups.borrow().get(&(tenant, id.clone())) {
+            None => Err(GroupWriteError::NotFound),
+            Some(g) if g.version != expected => Err(GroupWriteError::Stale { current: g.version }),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+impl GroupRepository for MemoryStore {
+    fn create_group(&self, group: &Group, members: &[UserUpdate]) -> Result<(), GroupWriteError> {
+        let taken =
+            self.groups.borrow().values().any(|g| {
+                g.tenant == group.tenant && g.display_name_key() == group.display_name_key()
+            });
+        if taken {
+            return Err(GroupWriteError::Conflict(UniqueField::GroupName));
+        }
+        self.check_members(members)?;
+        self.groups
+            .borrow_mut()
+            .insert((group.tenant, group.id.clone()), group.clone());
+        self.write_members(members)
+    }
+
+    fn get_group(
+        &self,
+        tenant: TenantId,
+        id: &OrganizationId,
+    ) -> Result<Option<Group>, StorageError> {
+        Ok(self.groups.borrow().get(&(tenant, id.clone())).cloned())
+    }
+
+    fn group_members(
+        &self,
+        tenant: TenantId,
+        id: &OrganizationId,
+    ) -> Result<Vec<GroupMember>, StorageError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .filter(|u| u.tenant == tenant && !u.is_deleted())
+            .filter(|u| u.memberships.iter().any(|m| &m.organization == id))
+            .map(|u| GroupMember {
+                id: u.id,
+                username: u.username.clone(),
+            })
+            .collect())
+    }
+
+    fn list_groups(&self, tenant: TenantId, query: &GroupQuery) -> Result<GroupPage, StorageError> {
+        let all: Vec<Group> = self
+            .groups
+            .borrow()
+            .values()
+            .filter(|g| g.tenant == tenant)
+            .filter(|g| {
+                query
+                    .filter
+                    .as_ref()
+                    .is_none_or(|f| f.eval(&|c: &GroupCondition| c.matches(g)))
+            })
+            .cloned()
+            .collect();
+        let total = all.len() as u64;
+        let mut groups = Vec::new();
+        for group in all
+            .into_iter()
+            .skip(query.offset as usize)
+            .take(query.limit as usize)
+        {
+            let members = self.group_members(tenant, &group.id)?;
+            groups.push(GroupView { group, members });
+        }
+        Ok(GroupPage { groups, total })
+    }
+
+    fn update_group(
+        &self,
+        group: &Group,
+        expected_version: u64,
+        members: &[UserUpdate],
+    ) -> Result<(), GroupWriteError> {
+        self.check_version(group.tenant, &group.id, expected_version)?;
+        self.check_members(members)?;
+        self.groups
+            .borrow_mut()
+            .insert((group.tenant, group.id.clone()), group.clone());
+        self.write_members(members)
+    }
+
+    fn delete_group(
+        &self,
+        tenant: TenantId,
+        id: &OrganizationId,
+        expected_version: u64,
+        members: &[UserUpdate],
+    ) -> Result<(), GroupWriteError> {
+        self.check_version(tenant, id, expected_version)?;
+        self.check_members(members)?;
+        self.groups.borrow_mut().remove(&(tenant, id.clone()));
+        self.write_members(members)
     }
 }

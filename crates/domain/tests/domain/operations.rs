@@ -398,6 +398,33 @@ fn failed_logins_look_alike_and_are_throttled_before_any_work() {
 }
 
 #[test]
+fn failures_by_username_and_by_email_count_together() {
+    let world = World::new();
+    world.user("ada");
+    for login in ["ada", "ada@example.com", "ADA@example.com"] {
+        assert!(matches!(
+            world.log_in(login, "wrong"),
+            Err(DomainError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        world.log_in("Ada", STRONG),
+        Err(DomainError::TooManyAttempts { .. })
+    ));
+    // Unknown names are counted by what was typed.
+    for _ in 0..3 {
+        assert!(matches!(
+            world.log_in("nobody", "wrong"),
+            Err(DomainError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        world.log_in("NOBODY", "wrong"),
+        Err(DomainError::TooManyAttempts { .. })
+    ));
+}
+
+#[test]
 fn only_active_users_log_in() {
     let world = World::new();
     let target = world.user("ada");

@@ -103,6 +103,10 @@ pub fn change_of(field: UserField) -> UserChanges {
         UserField::WalletAddress => {
             c.wallet_address = Patch::Set(WalletAddress::parse("0xabc123").unwrap())
         }
+        UserField::ExternalId => {
+            c.external_id =
+                Patch::Set(userhub_domain::types::ExternalId::parse("00u1ab2c").unwrap())
+        }
     }
     c
 }

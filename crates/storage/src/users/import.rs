@@ -189,7 +189,11 @@ impl ImportRepository for Store {
             }
         });
         match result {
-            Ok(answers) | Err(TxError::Op(Discard::DryRun(answers))) => Ok(answers),
+            Ok(answers) => {
+                self.history_committed();
+                Ok(answers)
+            }
+            Err(TxError::Op(Discard::DryRun(answers))) => Ok(answers),
             Err(TxError::Db(error)) => Err(failure(OP, &error)),
         }
     }

@@ -97,76 +97,83 @@ backend_tests!(
 /// and then 1 commits and is never read. Here writer 2 cannot take a
 /// position while writer 1's transaction is open.
 mod commit_order {
-    mod postgres {
-        use std::time::{Duration, Instant};
+    use std::time::{Duration, Instant};
 
-        use diesel::prelude::*;
-        use diesel::sql_types::BigInt;
-        use userhub_domain::repository::FeedRepository;
-        use userhub_storage::{Store, StoreOptions};
-        use userhub_testkit::{Backend, TestDatabase};
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+    use userhub_domain::repository::FeedRepository;
+    use userhub_storage::{Store, StoreOptions};
+    use userhub_testkit::{Backend, TestDatabase};
 
-        use crate::support::{create, tenant, user};
+    use crate::support::{create, tenant, user};
 
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = BigInt)]
-            n: i64,
-        }
-
-        #[test]
-        #[ignore = "needs TEST_DATABASE_URL: a PostgreSQL server to create test databases on"]
-        fn a_later_writer_waits_for_the_earlier_ones_commit() {
-            let database = TestDatabase::new(Backend::Postgres);
-            let store = Store::open(database.url(), StoreOptions::default()).unwrap();
-            store.migrate().unwrap();
-            let t = tenant(&store);
-            let first = user(t.id, "first");
-            let second = user(t.id, "second");
-
-            // Writer 1, by hand: a history row in an open transaction.
-            let mut writer = PgConnection::establish(database.url()).unwrap();
-            diesel::sql_query("BEGIN").execute(&mut writer).unwrap();
-            diesel::sql_query(
-                "INSERT INTO user_history (tenant_id, user_id, version, actor, at, changes) \
-                 VALUES ($1, $2, 1, 'system', 0, '[]')",
-            )
-            .bind::<diesel::sql_types::Text, _>(t.id.to_string())
-            .bind::<diesel::sql_types::Text, _>(first.id.to_string())
-            .execute(&mut writer)
-            .unwrap();
-
-            std::thread::scope(|s| {
-                // Writer 2, through the store: it must wait.
-                let later = s.spawn(|| create(&store, &second));
-                let mut watcher = PgConnection::establish(database.url()).unwrap();
-                let deadline = Instant::now() + Duration::from_secs(30);
-                loop {
-                    let waiting: Count = diesel::sql_query(
-                        "SELECT count(*) AS n FROM pg_stat_activity \
-                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                    )
-                    .get_result(&mut watcher)
-                    .unwrap();
-                    if waiting.n >= 1 {
-                        break;
-                    }
-                    assert!(
-                        Instant::now() < deadline,
-                        "writer 2 never waited for a lock"
-                    );
-                    std::thread::yield_now();
-                }
-                // Nothing is committed yet: a consumer sees nothing and
-                // keeps its cursor where it was.
-                assert!(store.feed_from(t.id, 1, 10).unwrap().is_empty());
-                diesel::sql_query("COMMIT").execute(&mut writer).unwrap();
-                later.join().unwrap();
-            });
-
-            let feed = store.feed_from(t.id, 1, 10).unwrap();
-            let order: Vec<(u64, _)> = feed.iter().map(|r| (r.position, r.entry.user)).collect();
-            assert_eq!(order, [(1, first.id), (2, second.id)]);
-        }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
     }
+
+    /// The setup: a migrated store and the database's URL, for a second
+    /// connection of the test's own.
+    fn with_database(backend: Backend, test: fn(&Store, &str)) {
+        let database = TestDatabase::new(backend);
+        let store = Store::open(database.url(), StoreOptions::default()).unwrap();
+        store.migrate().unwrap();
+        test(&store, database.url());
+    }
+
+    fn a_later_writer_waits_for_the_earlier_ones_commit(store: &Store, url: &str) {
+        let t = tenant(store);
+        let first = user(t.id, "first");
+        let second = user(t.id, "second");
+
+        // Writer 1, by hand: a history row in an open transaction.
+        let mut writer = PgConnection::establish(url).unwrap();
+        diesel::sql_query("BEGIN").execute(&mut writer).unwrap();
+        diesel::sql_query(
+            "INSERT INTO user_history (tenant_id, user_id, version, actor, at, changes) \
+             VALUES ($1, $2, 1, 'system', 0, '[]')",
+        )
+        .bind::<diesel::sql_types::Text, _>(t.id.to_string())
+        .bind::<diesel::sql_types::Text, _>(first.id.to_string())
+        .execute(&mut writer)
+        .unwrap();
+
+        std::thread::scope(|s| {
+            // Writer 2, through the store: it must wait.
+            let later = s.spawn(|| create(store, &second));
+            let mut watcher = PgConnection::establish(url).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let waiting: Count = diesel::sql_query(
+                    "SELECT count(*) AS n FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                )
+                .get_result(&mut watcher)
+                .unwrap();
+                if waiting.n >= 1 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "writer 2 never waited for a lock"
+                );
+                std::thread::yield_now();
+            }
+            // Nothing is committed yet: a consumer sees nothing and keeps
+            // its cursor where it was.
+            assert!(store.feed_from(t.id, 1, 10).unwrap().is_empty());
+            diesel::sql_query("COMMIT").execute(&mut writer).unwrap();
+            later.join().unwrap();
+        });
+
+        let feed = store.feed_from(t.id, 1, 10).unwrap();
+        let order: Vec<(u64, _)> = feed.iter().map(|r| (r.position, r.entry.user)).collect();
+        assert_eq!(order, [(1, first.id), (2, second.id)]);
+    }
+
+    userhub_testkit::both_backends!(
+        with crate::feed::commit_order::with_database;
+        ; postgres_only: a_later_writer_waits_for_the_earlier_ones_commit
+    );
 }

@@ -23,6 +23,7 @@ mod credentials;
 mod feed;
 mod identifiers;
 mod listing;
+mod scim;
 mod store;
 mod support;
 mod tenants;

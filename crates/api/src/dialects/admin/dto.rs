@@ -7,14 +7,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use userhub_domain::admin::{
     ActorInfo, Actors, DefineAttribute, FeedPage, FeedQuery, HistoryPage, HistoryQuery, MAX_PAGE,
+    NewWebhook,
 };
 use userhub_domain::credentials::ApiKey;
-use userhub_domain::feed::{Event, EventCursor};
+use userhub_domain::feed::{Event, EventCursor, EventType};
 use userhub_domain::history::HistoryEntry;
 use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::tenant::AttributeDefinition;
 use userhub_domain::types::UserId;
-use userhub_domain::types::{ApiKeyId, AttributeName, Role};
+use userhub_domain::types::{ApiKeyId, AttributeName, Role, WebhookId};
+use userhub_domain::webhook::{Delivery, Webhook, WebhookSecret, WebhookUrl};
 use userhub_domain::{ValidationErrors, ValueError};
 use utoipa::ToSchema;
 
@@ -495,4 +497,184 @@ impl AttributeResponse {
             created_at: rfc3339(definition.created_at),
         }
     }
+}
+
+/// The body of `POST /admin/v1/webhooks`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateWebhookRequest {
+    /// Where to POST events: an absolute `http://` or `https://` URL, not
+    /// to a loopback, private or link-local address (unless the operator
+    /// allows it).
+    #[schema(required = true, value_type = String, example = "https://crm.example.com/hooks/userhub", default)]
+    pub url: In<String>,
+    /// The event types to deliver (at least one).
+    #[schema(required = true, value_type = Vec<String>, example = json!(["user.created", "user.updated"]), default)]
+    pub event_types: In<Vec<In<String>>>,
+    /// What it is for (at most 500 characters).
+    #[schema(value_type = Option<String>, nullable, example = "CRM mirror", default)]
+    pub description: In<String>,
+}
+
+/// A webhook to make from `body`, with the new `secret`.
+pub fn create_webhook_command(
+    body: Map<String, Value>,
+    allow_private: bool,
+    secret: WebhookSecret,
+) -> Result<NewWebhook, Failure> {
+    let dto: CreateWebhookRequest = shape(body)?;
+    let mut errors = ValidationErrors::new();
+    let url = dto
+        .url
+        .parse_required(&mut errors, "url", |u| WebhookUrl::parse(u, allow_private));
+    let event_types: BTreeSet<EventType> = dto
+        .event_types
+        .required(&mut errors, "eventTypes")
+        .map(|list| {
+            if list.is_empty() {
+                errors.push(
+                    ValueError::new("required", "must name at least one event type")
+                        .at("eventTypes"),
+                );
+            }
+            parse_items(&mut errors, "eventTypes", list, EventType::parse)
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let description = dto
+        .description
+        .optional(&mut errors, "description")
+        .and_then(|d| {
+            errors
+                .check("description", manage::parse_description(Some(&d)))
+                .flatten()
+        });
+    errors.into_result()?;
+    let url =
+        url.ok_or_else(|| RequestError::Internal("a url was neither parsed nor refused".into()))?;
+    Ok(NewWebhook {
+        url,
+        event_types,
+        description,
+        secret,
+    })
+}
+
+/// A path's webhook id.
+pub fn webhook_id(id: &str) -> Result<WebhookId, Failure> {
+    let mut errors = ValidationErrors::new();
+    let id = errors.check("id", WebhookId::parse(id));
+    errors.into_result()?;
+    id.ok_or_else(|| RequestError::Internal("an id was neither parsed nor refused".into()).into())
+}
+
+/// A webhook and where its delivery stands (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookResponse {
+    /// Its id.
+    pub id: String,
+    /// Where events go.
+    pub url: String,
+    /// The event types it receives.
+    pub event_types: Vec<&'static str>,
+    /// What it is for.
+    pub description: Option<String>,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// `active`, or `failed` once an event kept failing for 24 hours.
+    pub state: &'static str,
+    /// The last event handled (delivered, or passed over).
+    pub cursor: String,
+    /// Failed attempts in a row at the pending event.
+    pub failures: u32,
+    /// When the next attempt is due.
+    pub next_attempt_at: String,
+}
+
+impl WebhookResponse {
+    /// The shape of `webhook`.
+    pub fn of(webhook: &Webhook) -> Self {
+        Self {
+            id: webhook.id.to_string(),
+            url: webhook.url.as_str().to_owned(),
+            event_types: webhook.event_types.iter().map(|t| t.as_str()).collect(),
+            description: webhook.description.clone(),
+            created_at: rfc3339(webhook.created_at),
+            state: webhook.state.as_str(),
+            cursor: webhook.cursor.to_string(),
+            failures: webhook.failures,
+            next_attempt_at: rfc3339(webhook.next_attempt_at),
+        }
+    }
+}
+
+/// A new webhook, with its signing secret: shown this once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedWebhookResponse {
+    /// The webhook.
+    #[serde(flatten)]
+    pub webhook: WebhookResponse,
+    /// The signing secret (HMAC-SHA256 key of `X-Userhub-Signature`):
+    /// store it now.
+    pub secret: String,
+}
+
+/// A tenant's webhooks, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhooksResponse {
+    /// The webhooks.
+    pub webhooks: Vec<WebhookResponse>,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryResponse {
+    /// Its id (the `X-Userhub-Delivery` header it was sent with).
+    pub id: String,
+    /// The event's cursor.
+    pub event: String,
+    /// The event's type.
+    pub event_type: &'static str,
+    /// The attempt's number for this event (from 1).
+    pub attempt: u32,
+    /// When it was sent (RFC 3339).
+    pub at: String,
+    /// The receiver's status, if it answered.
+    pub status_code: Option<u16>,
+    /// How long it took, in milliseconds.
+    pub latency_ms: u64,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// When it is tried again, if it is.
+    pub next_retry_at: Option<String>,
+}
+
+impl DeliveryResponse {
+    /// The shape of `delivery`.
+    pub fn of(delivery: &Delivery) -> Self {
+        Self {
+            id: delivery.id.to_string(),
+            event: delivery.event.to_string(),
+            event_type: delivery.event_type.as_str(),
+            attempt: delivery.attempt,
+            at: rfc3339(delivery.at),
+            status_code: delivery.status,
+            latency_ms: delivery.latency_ms,
+            error: delivery.error.clone(),
+            next_retry_at: delivery.next_retry_at.map(rfc3339),
+        }
+    }
+}
+
+/// A webhook's recent delivery attempts, newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveriesResponse {
+    /// The attempts (the latest 50).
+    pub deliveries: Vec<DeliveryResponse>,
 }

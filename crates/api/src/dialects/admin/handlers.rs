@@ -9,15 +9,18 @@ use actix_web::web::Json;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use userhub_domain::admin;
 use userhub_domain::authz::Actor;
+use userhub_domain::webhook::WebhookSecret;
 use utoipa::openapi::security::SecurityRequirement;
 use utoipa::{Modify, OpenApi};
 
 use super::Admin;
 use super::dto::{
     ActorResponse, ApiKeyResponse, ApiKeysResponse, AttributeResponse, AttributesResponse,
-    CreateApiKeyRequest, CreatedApiKeyResponse, DefineAttributeRequest, EventResponse,
-    FeedResponse, HistoryEntryResponse, HistoryResponse, api_key_id, attribute_name,
-    create_api_key_command, define_attribute_command, feed_query, history_query,
+    CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKeyResponse, CreatedWebhookResponse,
+    DefineAttributeRequest, DeliveriesResponse, DeliveryResponse, EventResponse, FeedResponse,
+    HistoryEntryResponse, HistoryResponse, WebhookResponse, WebhooksResponse, api_key_id,
+    attribute_name, create_api_key_command, create_webhook_command, define_attribute_command,
+    feed_query, history_query, webhook_id,
 };
 use crate::secrets;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
@@ -278,6 +281,135 @@ pub async fn remove_attribute(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Make a webhook.
+///
+/// Events of the `eventTypes` given, committed from now on, are POSTed to
+/// `url` one at a time in feed order, each signed in
+/// `X-Userhub-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
+/// under the webhook's secret, which this answer shows once. A failed
+/// attempt (no 2xx in time) is retried with exponential backoff and
+/// jitter; after 24 hours of failures at one event the webhook is marked
+/// `failed`.
+#[utoipa::path(
+    request_body = CreateWebhookRequest,
+    responses(
+        (status = 201, body = CreatedWebhookResponse, description = "The webhook, with its signing secret (shown once)"),
+        (status = 400, body = ErrorBody, description = "Invalid fields (all named); a URL to a private address is `private_address`"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[post("/admin/v1/webhooks")]
+pub async fn create_webhook(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    body: Body,
+) -> Reply<Admin, HttpResponse> {
+    let secret = secrets::new_webhook_secret();
+    let signing = WebhookSecret::new(secret.expose().to_owned());
+    let allow_private = state.config.webhooks.allow_private;
+    let parsed = body.parse(|b| create_webhook_command(b, allow_private, signing));
+    let webhook = state
+        .run(caller.access(), parsed, admin::create_webhook)
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedWebhookResponse {
+        webhook: WebhookResponse::of(&webhook),
+        secret: secret.expose().to_owned(),
+    }))
+}
+
+/// The tenant's webhooks.
+#[utoipa::path(
+    responses(
+        (status = 200, body = WebhooksResponse, description = "The webhooks, oldest first"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/webhooks")]
+pub async fn list_webhooks(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+) -> Reply<Admin, Json<WebhooksResponse>> {
+    let webhooks = state
+        .run(caller.access(), Ok(()), admin::list_webhooks)
+        .await?;
+    Ok(Json(WebhooksResponse {
+        webhooks: webhooks.iter().map(WebhookResponse::of).collect(),
+    }))
+}
+
+/// A webhook.
+///
+/// The webhook and where its delivery stands: its cursor, failures in a
+/// row, the next attempt.
+#[utoipa::path(
+    params(("id" = String, Path, format = Uuid, description = "The webhook's id")),
+    responses(
+        (status = 200, body = WebhookResponse, description = "The webhook"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such webhook in the tenant"),
+    )
+)]
+#[get("/admin/v1/webhooks/{id}")]
+pub async fn get_webhook(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    id: web::Path<String>,
+) -> Reply<Admin, Json<WebhookResponse>> {
+    let webhook = state
+        .run(caller.access(), webhook_id(&id), admin::get_webhook)
+        .await?;
+    Ok(Json(WebhookResponse::of(&webhook)))
+}
+
+/// Delete a webhook.
+///
+/// Nothing more is sent to it; its delivery attempts go with it.
+#[utoipa::path(
+    params(("id" = String, Path, format = Uuid, description = "The webhook's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such webhook in the tenant"),
+    )
+)]
+#[delete("/admin/v1/webhooks/{id}")]
+pub async fn delete_webhook(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    id: web::Path<String>,
+) -> Reply<Admin, HttpResponse> {
+    state
+        .run(caller.access(), webhook_id(&id), admin::delete_webhook)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A webhook's recent delivery attempts.
+///
+/// The latest 50 attempts, newest first: the event, the receiver's status,
+/// the latency, what went wrong and when it is tried again.
+#[utoipa::path(
+    params(("id" = String, Path, format = Uuid, description = "The webhook's id")),
+    responses(
+        (status = 200, body = DeliveriesResponse, description = "The attempts, newest first"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 404, body = ErrorBody, description = "No such webhook in the tenant"),
+    )
+)]
+#[get("/admin/v1/webhooks/{id}/deliveries")]
+pub async fn list_deliveries(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    id: web::Path<String>,
+) -> Reply<Admin, Json<DeliveriesResponse>> {
+    let deliveries = state
+        .run(caller.access(), webhook_id(&id), admin::list_deliveries)
+        .await?;
+    Ok(Json(DeliveriesResponse {
+        deliveries: deliveries.iter().map(DeliveryResponse::of).collect(),
+    }))
+}
+
 /// The admin API's error answers in its document: the shared body, invalid
 /// content 400.
 const ERRORS: ErrorResponses = ErrorResponses {
@@ -298,7 +430,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(revoke_api_key)
         .service(list_attributes)
         .service(define_attribute)
-        .service(remove_attribute);
+        .service(remove_attribute)
+        .service(create_webhook)
+        .service(list_webhooks)
+        .service(get_webhook)
+        .service(delete_webhook)
+        .service(list_deliveries);
 }
 
 /// Every admin route takes a bearer API key and is tagged `admin`.
@@ -333,9 +470,10 @@ impl Modify for EveryRoute {
         HistoryEntryResponse,
         EventResponse,
         ApiKeyResponse,
-        AttributeResponse
+        AttributeResponse,
+        DeliveryResponse
     )),
-    tags((name = "admin", description = "userhub's own admin API: history, change feed, API keys, attributes")),
+    tags((name = "admin", description = "userhub's own admin API: history, change feed, webhooks, API keys, attributes")),
     paths(
         user_history,
         events,
@@ -345,6 +483,11 @@ impl Modify for EveryRoute {
         list_attributes,
         define_attribute,
         remove_attribute,
+        create_webhook,
+        list_webhooks,
+        get_webhook,
+        delete_webhook,
+        list_deliveries,
     ),
     info(
         title = "userhub — admin API",

@@ -9,6 +9,7 @@
 //! (anything else: 403); everything is read in that key's tenant, so
 //! another tenant's user answers as an unknown one.
 
+pub mod delivery;
 pub mod dto;
 pub mod handlers;
 

@@ -430,7 +430,7 @@ fn each<T: Ord>(
         .collect()
 }
 
-fn parse_roles(value: &Value) -> Result<BTreeSet<Role>, ValueError> {
+pub(crate) fn parse_roles(value: &Value) -> Result<BTreeSet<Role>, ValueError> {
     let roles = each(value, Role::parse, "a role")?;
     if roles.is_empty() {
         return Err(ValueError::new("required", "at least one role is required"));
@@ -438,11 +438,11 @@ fn parse_roles(value: &Value) -> Result<BTreeSet<Role>, ValueError> {
     Ok(roles)
 }
 
-fn parse_statuses(value: &Value) -> Result<BTreeSet<Status>, ValueError> {
+pub(crate) fn parse_statuses(value: &Value) -> Result<BTreeSet<Status>, ValueError> {
     each(value, Status::parse, "a status")
 }
 
-fn parse_status(value: &Value) -> Result<Status, ValueError> {
+pub(crate) fn parse_status(value: &Value) -> Result<Status, ValueError> {
     let mut statuses = parse_statuses(value)?.into_iter();
     match (statuses.next(), statuses.next()) {
         (Some(status), None) => Ok(status),

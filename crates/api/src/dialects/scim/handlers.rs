@@ -1,0 +1,730 @@
+//! SCIM's routes under `/scim/v2`: Users and Groups (create, read, list,
+//! search, replace, patch, delete) and the discovery resources. Each
+//! handler parses, calls one domain operation through the pipeline and
+//! renders; failures are rendered by [`Scim`].
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ETAG, HeaderValue, IF_MATCH, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use serde_json::Value;
+use userhub_domain::DomainError;
+use userhub_domain::group::{self, DeleteGroup};
+use userhub_domain::service::{self, DeleteUser};
+use userhub_domain::types::UserId;
+use utoipa::OpenApi;
+
+use super::dto::{
+    self, ListParams, Projection, create_group_command, create_user_command, group_id,
+    group_resource, if_match, list_response, patch_group_command, patch_user_command,
+    replace_group_command, replace_user_command, user_resource,
+};
+use super::{MEDIA_TYPE, Scim, ScimError};
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::{Bearer, Body, Failure, Mounted, Pipeline, Reply, query_pairs};
+
+/// The SCIM base URL the client addressed (`https://host/scim/v2`),
+/// honouring `Forwarded` / `X-Forwarded-*` from a proxy in front.
+fn base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/scim/v2", info.scheme(), info.host())
+}
+
+/// The path's user id; one that is not a UUID names no user (404).
+fn path_user(path: &str) -> Result<UserId, Failure> {
+    UserId::parse(path).map_err(|_| DomainError::NotFound("user").into())
+}
+
+/// The `If-Match` header's version, if any.
+fn expected_version(req: &HttpRequest) -> Option<u64> {
+    if_match(req.headers().get(IF_MATCH).and_then(|v| v.to_str().ok()))
+}
+
+/// A resource answer: SCIM's media type, its `ETag`, and for a creation
+/// its `Location`.
+fn resource(status: StatusCode, body: Value, projection: &Projection) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.content_type(MEDIA_TYPE);
+    let meta = body.get("meta");
+    if let Some(version) = meta.and_then(|m| m.get("version")).and_then(Value::as_str)
+        && let Ok(value) = HeaderValue::from_str(version)
+    {
+        response.insert_header((ETAG, value));
+    }
+    if status == StatusCode::CREATED
+        && let Some(location) = meta.and_then(|m| m.get("location")).and_then(Value::as_str)
+        && let Ok(value) = HeaderValue::from_str(location)
+    {
+        response.insert_header((LOCATION, value));
+    }
+    response.body(projection.apply(body).to_string())
+}
+
+fn scim_json(status: StatusCode, body: Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(MEDIA_TYPE)
+        .body(body.to_string())
+}
+
+/// The query string's `attributes` and `excludedAttributes`.
+fn projection(req: &HttpRequest) -> Projection {
+    let pairs = query_pairs(req).unwrap_or_default();
+    let find = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    Projection::new(find("attributes"), find("excludedAttributes"))
+}
+
+// ---- Users ----
+
+/// Create a user.
+///
+/// `userName` is required; the e-mail is the primary (or first) of `emails`,
+/// or the `userName` when it is an e-mail address. `active: false` creates
+/// an INACTIVE user. `password` is write-only, judged by the tenant's
+/// policy. A taken `userName`, e-mail or `externalId` answers 409
+/// `uniqueness`. Needs POWER_USER or ADMIN (`externalId`, `roles`: ADMIN).
+#[utoipa::path(
+    tag = "scim-users",
+    request_body(content = dto::ScimUser, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "Created; `Location` and `ETag` headers", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 403, description = "The caller may not create users", body = ScimError),
+        (status = 409, description = "`userName`, e-mail or `externalId` taken (`uniqueness`)", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/scim/v2/Users")]
+pub async fn create_user(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let user = state
+        .run(
+            caller.access(),
+            body.parse(create_user_command),
+            service::create_user,
+        )
+        .await?;
+    Ok(resource(
+        StatusCode::CREATED,
+        user_resource(&user, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Get a user.
+///
+/// Answers its `ETag` (`W/"<version>"`, also `meta.version`). A deleted
+/// user, another tenant's and an unknown id answer the same 404.
+#[utoipa::path(
+    tag = "scim-users",
+    params(
+        ("id" = String, Path, description = "The user's id"),
+        ("attributes" = Option<String>, Query, description = "Only these attributes (comma-separated)"),
+        ("excludedAttributes" = Option<String>, Query, description = "Not these attributes"),
+    ),
+    responses(
+        (status = 200, description = "The user", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 404, description = "No such user", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/scim/v2/Users/{id}")]
+pub async fn get_user(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+) -> Reply<Scim, HttpResponse> {
+    let user = state
+        .run(caller.access(), path_user(&path), service::get_user)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        user_resource(&user, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+async fn list_users_with(
+    state: Pipeline,
+    req: &HttpRequest,
+    caller: Bearer<Scim>,
+    params: Result<ListParams, Failure>,
+) -> Reply<Scim, HttpResponse> {
+    let (start_index, projection) = match &params {
+        Ok(p) => (p.start_index, p.projection.clone()),
+        Err(_) => (1, Projection::default()),
+    };
+    let command = params.and_then(|p| p.users_command());
+    let page = state
+        .run(caller.access(), command, service::list_users)
+        .await?;
+    let base = base(req);
+    let resources = page
+        .users
+        .iter()
+        .map(|u| projection.apply(user_resource(u, &base)))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        list_response(resources, page.total.unwrap_or(0), start_index),
+    ))
+}
+
+/// List users.
+///
+/// `filter` (eq, ne, co, sw, ew, gt, ge, lt, le, pr, and, or, not,
+/// parentheses) on `userName`, `emails.value` (also
+/// `emails[type eq "work"].value`), `name.givenName`, `name.familyName`,
+/// `externalId`, `active`, `meta.created`, `meta.lastModified`; another
+/// attribute or a malformed filter answers 400 `invalidFilter`. `startIndex`
+/// from 1, `count` at most 200; `sortBy` `userName`, `emails.value`,
+/// `meta.created` (the default) or `meta.lastModified`; `sortOrder`. The
+/// total is exact. Deleted users are never listed.
+#[utoipa::path(
+    tag = "scim-users",
+    params(
+        ("filter" = Option<String>, Query, description = "A SCIM filter, e.g. `userName eq \"bjensen\"`"),
+        ("startIndex" = Option<u64>, Query, description = "1-based index of the first user"),
+        ("count" = Option<u32>, Query, description = "Users per page, at most 200"),
+        ("sortBy" = Option<String>, Query, description = "userName, emails.value, meta.created, meta.lastModified"),
+        ("sortOrder" = Option<String>, Query, description = "ascending or descending"),
+        ("attributes" = Option<String>, Query, description = "Only these attributes"),
+        ("excludedAttributes" = Option<String>, Query, description = "Not these attributes"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = dto::ScimList, content_type = "application/scim+json"),
+        (status = 400, description = "A bad filter (`invalidFilter`) or parameter (`invalidValue`)", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/scim/v2/Users")]
+pub async fn list_users(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+) -> Reply<Scim, HttpResponse> {
+    let params = query_pairs(&req)
+        .map_err(Failure::from)
+        .and_then(ListParams::from_pairs);
+    list_users_with(state, &req, caller, params).await
+}
+
+/// Search users: the list's parameters in a `SearchRequest` body.
+#[utoipa::path(
+    tag = "scim-users",
+    request_body(content = dto::ScimSearch, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of users", body = dto::ScimList, content_type = "application/scim+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/scim/v2/Users/.search")]
+pub async fn search_users(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let params = body.parse(|object| ListParams::read(&object));
+    list_users_with(state, &req, caller, params).await
+}
+
+/// Replace a user.
+///
+/// Every attribute SCIM maps is replaced: those left out are removed
+/// (`roles`, `active`, `password` and the e-mail are kept when left out).
+/// With `If-Match`, a user changed since answers 412 and nothing changes.
+#[utoipa::path(
+    tag = "scim-users",
+    params(("id" = String, Path, description = "The user's id")),
+    request_body(content = dto::ScimUser, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 404, description = "No such user", body = ScimError),
+        (status = 409, description = "A taken `userName`, e-mail or `externalId`", body = ScimError),
+        (status = 412, description = "`If-Match` names an older version; nothing changed", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/scim/v2/Users/{id}")]
+pub async fn replace_user(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let version = expected_version(&req);
+    let id = path_user(&path);
+    let command = body.parse(|object| replace_user_command(id, version, object));
+    let user = state
+        .run(caller.access(), command, service::update_user)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        user_resource(&user, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Patch a user.
+///
+/// `add`, `replace`, `remove` (any case), with a `path` (`name.givenName`,
+/// `emails[type eq "work"].value`, an extension URN) or without one (each
+/// key of the value object a path, dotted or URN-prefixed keys included).
+/// `active` may be `true`/`false` or `"True"`/`"False"`. Applied as one
+/// change; with `If-Match`, a user changed since answers 412.
+#[utoipa::path(
+    tag = "scim-users",
+    params(("id" = String, Path, description = "The user's id")),
+    request_body(content = dto::ScimPatch, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 400, description = "A bad operation (`invalidPath`, `noTarget`, `invalidValue`, `mutability`)", body = ScimError),
+        (status = 404, description = "No such user", body = ScimError),
+        (status = 412, description = "`If-Match` names an older version; nothing changed", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/scim/v2/Users/{id}")]
+pub async fn patch_user(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let version = expected_version(&req);
+    let id = path_user(&path);
+    let command = body.parse(|object| patch_user_command(id, version, object));
+    let user = state
+        .run(caller.access(), command, service::update_user)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        user_resource(&user, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Delete a user: it is marked DELETED, and from then on answers 404 on
+/// every route of every dialect. ADMIN only.
+#[utoipa::path(
+    tag = "scim-users",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such user", body = ScimError),
+        (status = 412, description = "`If-Match` names an older version", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/scim/v2/Users/{id}")]
+pub async fn delete_user(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+) -> Reply<Scim, HttpResponse> {
+    let command = path_user(&path).map(|id| DeleteUser {
+        id,
+        expected_version: expected_version(&req),
+        comment: None,
+    });
+    state
+        .run(caller.access(), command, service::delete_user)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- Groups ----
+
+/// Create a group: an organization of the tenant, its `members` given a
+/// membership in it (visible to SELISE Blocks). ADMIN only.
+#[utoipa::path(
+    tag = "scim-groups",
+    request_body(content = dto::ScimGroup, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "Created", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 409, description = "`displayName` or `externalId` taken (`uniqueness`)", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/scim/v2/Groups")]
+pub async fn create_group(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let view = state
+        .run(
+            caller.access(),
+            body.parse(create_group_command),
+            group::create_group,
+        )
+        .await?;
+    Ok(resource(
+        StatusCode::CREATED,
+        group_resource(&view, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Get a group with its members.
+#[utoipa::path(
+    tag = "scim-groups",
+    params(("id" = String, Path, description = "The group's id")),
+    responses(
+        (status = 200, description = "The group", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 404, description = "No such group", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/scim/v2/Groups/{id}")]
+pub async fn get_group(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+) -> Reply<Scim, HttpResponse> {
+    let view = state
+        .run(caller.access(), group_id(&path), group::get_group)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        group_resource(&view, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+async fn list_groups_with(
+    state: Pipeline,
+    req: &HttpRequest,
+    caller: Bearer<Scim>,
+    params: Result<ListParams, Failure>,
+) -> Reply<Scim, HttpResponse> {
+    let (start_index, projection) = match &params {
+        Ok(p) => (p.start_index, p.projection.clone()),
+        Err(_) => (1, Projection::default()),
+    };
+    let query = params.and_then(|p| p.groups_query());
+    let page = state
+        .run(caller.access(), query, group::list_groups)
+        .await?;
+    let base = base(req);
+    let resources = page
+        .groups
+        .iter()
+        .map(|g| projection.apply(group_resource(g, &base)))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        list_response(resources, page.total, start_index),
+    ))
+}
+
+/// List groups: `filter` on `displayName`, `externalId`, `meta.created`,
+/// `meta.lastModified`; paging and sorting (`displayName`, `meta.created`)
+/// as for Users.
+#[utoipa::path(
+    tag = "scim-groups",
+    params(
+        ("filter" = Option<String>, Query, description = "A SCIM filter, e.g. `displayName eq \"Sales\"`"),
+        ("startIndex" = Option<u64>, Query, description = "1-based index of the first group"),
+        ("count" = Option<u32>, Query, description = "Groups per page, at most 200"),
+        ("sortBy" = Option<String>, Query, description = "displayName or meta.created"),
+        ("sortOrder" = Option<String>, Query, description = "ascending or descending"),
+        ("excludedAttributes" = Option<String>, Query, description = "e.g. `members`"),
+    ),
+    responses(
+        (status = 200, description = "A page of groups", body = dto::ScimList, content_type = "application/scim+json"),
+        (status = 400, description = "A bad filter (`invalidFilter`)", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/scim/v2/Groups")]
+pub async fn list_groups(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+) -> Reply<Scim, HttpResponse> {
+    let params = query_pairs(&req)
+        .map_err(Failure::from)
+        .and_then(ListParams::from_pairs);
+    list_groups_with(state, &req, caller, params).await
+}
+
+/// Search groups: the list's parameters in a `SearchRequest` body.
+#[utoipa::path(
+    tag = "scim-groups",
+    request_body(content = dto::ScimSearch, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of groups", body = dto::ScimList, content_type = "application/scim+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/scim/v2/Groups/.search")]
+pub async fn search_groups(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let params = body.parse(|object| ListParams::read(&object));
+    list_groups_with(state, &req, caller, params).await
+}
+
+/// Replace a group: name, external id and members.
+#[utoipa::path(
+    tag = "scim-groups",
+    params(("id" = String, Path, description = "The group's id")),
+    request_body(content = dto::ScimGroup, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 404, description = "No such group", body = ScimError),
+        (status = 412, description = "`If-Match` names an older version", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/scim/v2/Groups/{id}")]
+pub async fn replace_group(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let version = expected_version(&req);
+    let id = group_id(&path);
+    let command = body.parse(|object| replace_group_command(id, version, object));
+    let view = state
+        .run(caller.access(), command, group::update_group)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        group_resource(&view, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Patch a group: `displayName`, `externalId`, and `members` (`add` a list,
+/// `remove` with `members[value eq "id"]` or with a value list, `replace`).
+#[utoipa::path(
+    tag = "scim-groups",
+    params(("id" = String, Path, description = "The group's id")),
+    request_body(content = dto::ScimPatch, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 404, description = "No such group", body = ScimError),
+        (status = 412, description = "`If-Match` names an older version", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/scim/v2/Groups/{id}")]
+pub async fn patch_group(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+    body: Body,
+) -> Reply<Scim, HttpResponse> {
+    let version = expected_version(&req);
+    let id = group_id(&path);
+    let command = body.parse(|object| patch_group_command(id, version, object));
+    let view = state
+        .run(caller.access(), command, group::update_group)
+        .await?;
+    Ok(resource(
+        StatusCode::OK,
+        group_resource(&view, &base(&req)),
+        &projection(&req),
+    ))
+}
+
+/// Delete a group: its members' memberships in it end too.
+#[utoipa::path(
+    tag = "scim-groups",
+    params(("id" = String, Path, description = "The group's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such group", body = ScimError),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/scim/v2/Groups/{id}")]
+pub async fn delete_group(
+    state: Pipeline,
+    req: HttpRequest,
+    caller: Bearer<Scim>,
+    path: web::Path<String>,
+) -> Reply<Scim, HttpResponse> {
+    let command = group_id(&path).map(|id| DeleteGroup {
+        id,
+        expected_version: expected_version(&req),
+    });
+    state
+        .run(caller.access(), command, group::delete_group)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Search every resource type at once: not supported (501, which RFC 7644
+/// §3.12 gives for an operation a service provider does not support);
+/// search `/Users/.search` or `/Groups/.search`.
+#[utoipa::path(
+    tag = "scim-discovery",
+    responses((status = 501, description = "Not supported: search /Users/.search or /Groups/.search", body = ScimError)),
+)]
+#[post("/scim/v2/.search")]
+pub async fn search_all() -> HttpResponse {
+    scim_json(
+        StatusCode::NOT_IMPLEMENTED,
+        serde_json::json!({
+            "schemas": [super::ERROR_SCHEMA],
+            "status": "501",
+            "detail": "searching several resource types at once is not supported: search /Users/.search or /Groups/.search",
+        }),
+    )
+}
+
+// ---- discovery ----
+
+/// What this service supports (RFC 7643 §5).
+#[utoipa::path(
+    tag = "scim-discovery",
+    responses((status = 200, description = "The service provider configuration", content_type = "application/scim+json")),
+)]
+#[get("/scim/v2/ServiceProviderConfig")]
+pub async fn service_provider_config(req: HttpRequest) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        super::discovery::service_provider_config(&base(&req)),
+    )
+}
+
+/// The resource types: User and Group.
+#[utoipa::path(
+    tag = "scim-discovery",
+    responses((status = 200, description = "The resource types", content_type = "application/scim+json")),
+)]
+#[get("/scim/v2/ResourceTypes")]
+pub async fn resource_types(req: HttpRequest) -> HttpResponse {
+    let all = super::discovery::resource_types(&base(&req));
+    let total = all.len() as u64;
+    scim_json(StatusCode::OK, list_response(all, total, 1))
+}
+
+/// One resource type.
+#[utoipa::path(
+    tag = "scim-discovery",
+    params(("id" = String, Path, description = "User or Group")),
+    responses(
+        (status = 200, description = "The resource type", content_type = "application/scim+json"),
+        (status = 404, description = "No such resource type", body = ScimError),
+    ),
+)]
+#[get("/scim/v2/ResourceTypes/{id}")]
+pub async fn resource_type(req: HttpRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    super::discovery::resource_types(&base(&req))
+        .into_iter()
+        .find(|t| t.get("id").and_then(Value::as_str) == Some(path.as_str()))
+        .map(|t| scim_json(StatusCode::OK, t))
+        .ok_or_else(|| DomainError::NotFound("resource type").into())
+}
+
+/// The schemas: core User and Group, the enterprise extension, userhub's.
+#[utoipa::path(
+    tag = "scim-discovery",
+    responses((status = 200, description = "The schemas", content_type = "application/scim+json")),
+)]
+#[get("/scim/v2/Schemas")]
+pub async fn list_schemas(req: HttpRequest) -> HttpResponse {
+    let all = super::discovery::schemas(&base(&req));
+    let total = all.len() as u64;
+    scim_json(StatusCode::OK, list_response(all, total, 1))
+}
+
+/// One schema, by its URN.
+#[utoipa::path(
+    tag = "scim-discovery",
+    params(("id" = String, Path, description = "The schema's URN")),
+    responses(
+        (status = 200, description = "The schema", content_type = "application/scim+json"),
+        (status = 404, description = "No such schema", body = ScimError),
+    ),
+)]
+#[get("/scim/v2/Schemas/{id}")]
+pub async fn get_schema(req: HttpRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    super::discovery::schemas(&base(&req))
+        .into_iter()
+        .find(|s| s.get("id").and_then(Value::as_str) == Some(path.as_str()))
+        .map(|s| scim_json(StatusCode::OK, s))
+        .ok_or_else(|| DomainError::NotFound("schema").into())
+}
+
+/// The dialect as the application mounts it.
+pub const MOUNTED: Mounted = Mounted::of::<Scim>(super::PREFIXES, configure, openapi);
+
+/// Mount SCIM's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(search_users)
+        .service(create_user)
+        .service(list_users)
+        .service(get_user)
+        .service(replace_user)
+        .service(patch_user)
+        .service(delete_user)
+        .service(search_groups)
+        .service(create_group)
+        .service(list_groups)
+        .service(get_group)
+        .service(replace_group)
+        .service(patch_group)
+        .service(delete_group)
+        .service(search_all)
+        .service(service_provider_config)
+        .service(resource_types)
+        .service(resource_type)
+        .service(list_schemas)
+        .service(get_schema);
+}
+
+const ERRORS: ErrorResponses = ErrorResponses {
+    schema: "ScimError",
+    content_type: MEDIA_TYPE,
+    invalid: StatusCode::BAD_REQUEST,
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "userhub — SCIM 2.0",
+        description = "SCIM 2.0 (RFC 7643, RFC 7644) Users and Groups over userhub's store, under `/scim/v2`. Authenticate with `Authorization: Bearer <API key>`. Answers `application/scim+json` (requests may be `application/json` too); every error is a SCIM error (`ScimError`). A Group is an organization of the tenant; its members are the users with a membership in it.",
+    ),
+    paths(
+        create_user, get_user, list_users, search_users, replace_user, patch_user, delete_user,
+        create_group, get_group, list_groups, search_groups, replace_group, patch_group, delete_group,
+        search_all, service_provider_config, resource_types, resource_type, list_schemas, get_schema,
+    ),
+    components(schemas(ScimError, dto::ScimUser, dto::ScimGroup, dto::ScimList, dto::ScimPatch, dto::ScimSearch)),
+    tags(
+        (name = "scim-users", description = "SCIM Users"),
+        (name = "scim-groups", description = "SCIM Groups (organizations)"),
+        (name = "scim-discovery", description = "ServiceProviderConfig, ResourceTypes, Schemas"),
+    ),
+    modifiers(&BearerAuth, &ERRORS),
+)]
+struct ScimApi;
+
+/// SCIM's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ScimApi::openapi()
+}

@@ -1,0 +1,200 @@
+//! The entry points of the fuzz targets (`fuzz/` at the repository root,
+//! built with this crate's `fuzzing` feature). Each feeds arbitrary bytes
+//! to the parsers of one kind of client input, the way a request reaches
+//! them, and checks what must hold of any input: nothing panics, a failure
+//! becomes an error report, and a value that parsed parses again to
+//! itself. Not an API: only the fuzz targets call these.
+
+use serde_json::{Map, Value};
+use userhub_domain::query::{Sort, SortDirection, SortField};
+use userhub_domain::tenant::TenantName;
+use userhub_domain::types::{Email, Locale, PhoneNumber, Role, UserId, Username};
+
+use crate::dialects::{blocks, cl2c, iklim, nevis};
+use crate::toolkit::extract::{parse_object, parse_query};
+use crate::toolkit::{Dialect, ErrorReport, Failure};
+
+/// `data` as text, when it is UTF-8 (headers, query values and JSON
+/// strings always are).
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// A failed parse must become a report in the dialect's words.
+fn report<D: Dialect, T>(parsed: Result<T, Failure>) {
+    if let Err(failure) = parsed {
+        let report = ErrorReport::of::<D>(&failure);
+        assert!(
+            report.status.is_client_error(),
+            "{}: a parse failure answered {}",
+            D::NAME,
+            report.status
+        );
+    }
+}
+
+/// iklim's roles and status fields in every form iklim sends them: a JSON
+/// array, a bare string, or a list quoted inside a string (`"['A', 'B']"`),
+/// from the bytes as JSON and from the bytes as one string.
+pub fn iklim_lists(data: &[u8]) {
+    let mut values = Vec::new();
+    if let Ok(value) = serde_json::from_slice::<Value>(data) {
+        values.push(value);
+    }
+    if let Some(text) = text(data) {
+        values.push(Value::String(text.to_owned()));
+    }
+    for value in &values {
+        if let Ok(roles) = iklim::dto::parse_roles(value) {
+            assert!(!roles.is_empty());
+            // Written back in the quoted form, the same roles.
+            let quoted: Vec<String> = roles.iter().map(|r| format!("'{}'", r.as_str())).collect();
+            let again = Value::String(format!("[{}]", quoted.join(", ")));
+            assert_eq!(iklim::dto::parse_roles(&again).as_ref(), Ok(&roles));
+            assert!(roles.iter().all(|r| Role::parse(r.as_str()) == Ok(*r)));
+        }
+        let statuses = iklim::dto::parse_statuses(value);
+        if let Ok(status) = iklim::dto::parse_status(value) {
+            assert_eq!(
+                statuses.map(|s| s.into_iter().collect::<Vec<_>>()),
+                Ok(vec![status])
+            );
+        }
+    }
+}
+
+/// A locale (`tr_TR`, `en-US`, `zh-Hant-TW`): canonical, and the same
+/// from its canonical and its POSIX spelling.
+pub fn locale(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    if let Ok(locale) = Locale::parse(text) {
+        assert_eq!(Locale::parse(locale.as_str()).as_ref(), Ok(&locale));
+        assert_eq!(Locale::parse(&locale.to_posix()).as_ref(), Ok(&locale));
+    }
+}
+
+/// A phone number (E.164, valid for its country code): parses again to itself.
+pub fn phone(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    if let Ok(phone) = PhoneNumber::parse(text) {
+        assert_eq!(PhoneNumber::parse(phone.as_str()).as_ref(), Ok(&phone));
+    }
+}
+
+/// An e-mail address: parses again to itself, with the same key.
+pub fn email(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    if let Ok(email) = Email::parse(text) {
+        let again = Email::parse(email.as_str());
+        assert_eq!(again.as_ref(), Ok(&email));
+        assert_eq!(again.map(|e| e.key()), Ok(email.key()));
+    }
+}
+
+/// A username: parses again to itself, with the same uniqueness key. A
+/// tenant name too (a header value every dialect reads).
+pub fn username(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    if let Ok(username) = Username::parse(text) {
+        let again = Username::parse(username.as_str());
+        assert_eq!(again.as_ref(), Ok(&username));
+        assert_eq!(again.map(|u| u.key()), Ok(username.key()));
+    }
+    if let Ok(tenant) = TenantName::parse(text) {
+        assert_eq!(TenantName::parse(tenant.as_str()).as_ref(), Ok(&tenant));
+    }
+}
+
+/// A continuation token sent back, read for every order a list may have;
+/// and the query string it arrives in, read as Nevis's list request.
+pub fn continuation_token(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    for field in [
+        SortField::CreatedAt,
+        SortField::UpdatedAt,
+        SortField::Username,
+        SortField::Email,
+    ] {
+        for direction in [SortDirection::Ascending, SortDirection::Descending] {
+            userhub_storage::fuzzing::decode_cursor(text, Sort { field, direction });
+        }
+    }
+    let pairs = vec![("continuationToken".to_owned(), text.to_owned())];
+    let _ = nevis::dto::list_command(pairs);
+}
+
+/// The body as the toolkit reads it (one JSON object), or its report.
+fn object<D: Dialect>(data: &[u8]) -> Option<Map<String, Value>> {
+    match parse_object(data) {
+        Ok(object) => Some(object),
+        Err(error) => {
+            report::<D, ()>(Err(error.into()));
+            None
+        }
+    }
+}
+
+/// The id a route's path names, where a command needs one.
+fn some_id() -> Result<UserId, Failure> {
+    UserId::parse("00000000-0000-4000-8000-000000000000").map_err(|e| Failure::from(e.at("id")))
+}
+
+/// Every iklim body parser on one body.
+pub fn iklim_body(data: &[u8]) {
+    use iklim::Iklim;
+    let Some(body) = object::<Iklim>(data) else {
+        return;
+    };
+    report::<Iklim, _>(iklim::dto::create_command(body.clone()));
+    report::<Iklim, _>(iklim::dto::update_command(body.clone()));
+    report::<Iklim, _>(iklim::dto::change_password_command(body.clone()));
+    report::<Iklim, _>(iklim::dto::login_fields(body.clone()));
+    report::<Iklim, _>(iklim::dto::refresh_token(body.clone()));
+    report::<Iklim, _>(iklim::dto::page_command(body));
+}
+
+/// Every Nevis body parser on one body; the bytes as a list query too.
+pub fn nevis_body(data: &[u8]) {
+    use nevis::Nevis;
+    if let Some(query) = text(data)
+        && let Ok(pairs) = parse_query(query)
+    {
+        let _ = nevis::dto::list_command(pairs);
+    }
+    let Some(body) = object::<Nevis>(data) else {
+        return;
+    };
+    report::<Nevis, _>(nevis::dto::create_command(body.clone()));
+    report::<Nevis, _>(nevis::dto::update_command(some_id(), body));
+}
+
+/// Every cl2c body parser on one body.
+pub fn cl2c_body(data: &[u8]) {
+    use cl2c::Cl2c;
+    let Some(body) = object::<Cl2c>(data) else {
+        return;
+    };
+    report::<Cl2c, _>(cl2c::dto::create_command(body.clone()));
+    report::<Cl2c, _>(cl2c::dto::update_command(body));
+}
+
+/// Every SELISE Blocks body parser on one body; the bytes as the user
+/// query string too.
+pub fn blocks_body(data: &[u8]) {
+    use blocks::Blocks;
+    if let Some(query) = text(data) {
+        report::<Blocks, _>(blocks::dto::get_user_query(parse_query(query)));
+    }
+    let Some(body) = object::<Blocks>(data) else {
+        return;
+    };
+    report::<Blocks, _>(blocks::dto::create_command(body.clone()));
+    report::<Blocks, _>(blocks::dto::update_command(body.clone()));
+    report::<Blocks, _>(blocks::dto::list_command(body));
+}
+
+/// A credential as presented in a header: an API key, a token, anything.
+pub fn credential(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::secrets::recognise(text);
+}
