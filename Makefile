@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt doc ci fuzz
+.PHONY: run test lint fmt doc ci fuzz e2e
 
 ## Serve on 127.0.0.1:8080 with the embedded SQLite default (data/userhub.db).
 run:
@@ -38,6 +38,11 @@ fmt:
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p userhub-domain --no-deps
+
+## The /docs page in a real browser (Debian's headless chromium, installed
+## if missing); the screenshot goes to target/e2e/docs.png.
+e2e:
+	bash e2e/run.sh
 
 ci:
 	bash .ci/run

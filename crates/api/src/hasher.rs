@@ -792,6 +792,34 @@ mod tests {
     }
 
     #[test]
+    fn slots_in_use_and_requests_turned_away_are_counted() {
+        let pool = pool(1, Duration::from_millis(50));
+        assert_eq!(
+            pool.slot_state(),
+            SlotState {
+                slots: 1,
+                in_use: 0,
+                turned_away: 0
+            }
+        );
+        let (release, handles) = occupy(&pool, 1);
+        assert_eq!(pool.slot_state().in_use, 1);
+        assert!(matches!(pool.hash(&pw("x")), Err(HashError::Busy { .. })));
+        assert_eq!(pool.slot_state().turned_away, 1);
+        release.wait();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        // The slot is given back just after its answer: poll for it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pool.slot_state().in_use != 0 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(pool.slot_state().in_use, 0);
+        assert_eq!(pool.slot_state().turned_away, 1);
+    }
+
+    #[test]
     fn a_full_queue_is_busy_at_once() {
         let pool = pool(1, Duration::from_secs(60));
         let (release, handles) = occupy(&pool, 1);

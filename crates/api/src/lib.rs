@@ -11,7 +11,7 @@
 //! - [`toolkit`]: what every dialect shares (the field reader, extractors,
 //!   the one-trip pipeline, the neutral error report and its rendering);
 //! - [`dialects`]: one module per vendor API, each parse → one domain call →
-//!   render; [`health`];
+//!   render; [`health`] (and `/metrics`); [`docs_page`] (`/docs`);
 //! - the top: [`routes`] (every dialect mounted, OpenAPI documents, 404/405),
 //!   [`access`] (each request counted), [`app`] (the server) and [`cli`]
 //!   (the binary's commands).
@@ -23,6 +23,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dialects;
+pub mod docs_page;
 pub mod foreign_hash;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

@@ -14,6 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::OpenApi;
 
 use crate::dialects::{admin, blocks, cl2c, iklim, nevis, scim};
+use crate::docs_page;
 use crate::health;
 use crate::toolkit::Dialect;
 use crate::toolkit::dialect::respond;
@@ -167,6 +168,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, body: BodySettings, routes: web::
     for dialect in DIALECTS {
         (dialect.configure)(cfg);
     }
+    docs_page::configure(cfg, DIALECTS.iter().map(|d| d.name));
 }
 
 #[cfg(test)]

@@ -100,6 +100,7 @@ impl Server {
 async fn no_secret_reaches_the_log() {
     let folder = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", folder.path().join("logs.db").display());
+    assert!(userhub(&database_url, &["migrate"]).status.success());
     assert!(
         userhub(&database_url, &["tenant", "create", "acme"])
             .status

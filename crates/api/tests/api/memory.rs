@@ -121,6 +121,7 @@ fn memory_stays_bounded_under_password_storms(backend: Backend) {
     // would only slow each other down.
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let database = TestDatabase::new(backend);
+    admin(database.url(), &["migrate"]);
     admin(database.url(), &["tenant", "create", "acme"]);
     let out = admin(
         database.url(),

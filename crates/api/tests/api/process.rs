@@ -40,6 +40,8 @@ pub fn admin(database_url: &str, args: &[&str]) -> String {
 /// Tenant `acme` and an ADMIN key of it, made with the administrator
 /// commands; the key.
 pub fn acme_admin_key(database_url: &str) -> String {
+    // Only `serve` and `migrate` create a SQLite file that does not exist.
+    admin(database_url, &["migrate"]);
     admin(database_url, &["tenant", "create", "acme"]);
     let out = admin(
         database_url,
