@@ -312,7 +312,7 @@ async fn three_nodes_share_every_decision(_backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     // The access log names the forwarded client, not the proxy.
     cluster.nodes[1]
-        .logged("198.51.100.7 \"POST /v1/auth/login HTTP/1.1\" 200")
+        .logged("client=198.51.100.7 dialect=iklim method=POST route=/v1/auth/login status=200")
         .await;
 
     // A refresh token reused on another node ends the sessions everywhere.
