@@ -65,7 +65,9 @@ KNOWN = [
     # multi-valued attribute (RFC 7644 3.5.2.1).
     (
         r"check_add_attribute",
-        r"unexpected value for 'roles'.*Returned value: \[Roles\(value='STANDARD_USER'\), ",
+        # The answer holds both the added role and STANDARD_USER, in any order.
+        r"unexpected value for 'roles'.*Patched value: \[Roles\(value='(\w+)'\)\]\s*"
+        r"Returned value: (?=.*Roles\(value='\1'\))(?=.*Roles\(value='STANDARD_USER'\))",
     ),
     # Every user has a status and verification flags: `active`,
     # `emailVerified` and `phoneVerified` cannot be removed, and the
