@@ -25,6 +25,10 @@ use super::report::{Failure, RequestError};
 pub trait Expected {
     /// "a string", "an array", ...
     const EXPECTED: &'static str;
+    /// Whether the value is a JSON object (a request shape): serde would
+    /// also fill a struct from an array, positionally, which no dialect
+    /// accepts.
+    const OBJECT: bool = false;
 }
 
 impl Expected for String {
@@ -49,6 +53,7 @@ impl Expected for Value {
 
 impl Expected for Map<String, Value> {
     const EXPECTED: &'static str = "an object";
+    const OBJECT: bool = true;
 }
 
 impl<T> Expected for Vec<T> {
@@ -61,6 +66,7 @@ macro_rules! json_objects {
     ($($shape:ty),* $(,)?) => {
         $(impl $crate::toolkit::fields::Expected for $shape {
             const EXPECTED: &'static str = "an object";
+            const OBJECT: bool = true;
         })*
     };
 }
@@ -79,10 +85,11 @@ pub enum In<T> {
     WrongType,
 }
 
-impl<'de, T: DeserializeOwned> Deserialize<'de> for In<T> {
+impl<'de, T: DeserializeOwned + Expected> Deserialize<'de> for In<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(match Value::deserialize(deserializer)? {
             Value::Null => In::Null,
+            value if T::OBJECT && !value.is_object() => In::WrongType,
             value => serde_json::from_value(value).map_or(In::WrongType, In::Value),
         })
     }
@@ -321,6 +328,16 @@ mod tests {
             panic!("not an object")
         };
         shape(object).unwrap()
+    }
+
+    #[test]
+    fn an_array_is_not_an_object_shape() {
+        // serde alone would fill `Nested` from `[true]` positionally.
+        let s = read(json!({"nested": [true]}));
+        assert!(matches!(s.nested, In::WrongType));
+        let mut errors = ValidationErrors::new();
+        assert!(s.nested.optional(&mut errors, "nested").is_none());
+        assert_eq!(errors.errors()[0].code, "invalid_type");
     }
 
     #[test]

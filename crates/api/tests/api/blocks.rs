@@ -1270,7 +1270,28 @@ async fn routes_methods_and_credentials_come_first(backend: Backend) {
     assert_eq!(body["errors"][0]["code"], "duplicate");
 }
 
+/// A nested object sent as an array is refused naming the field: serde
+/// alone would read `[null, null]` as a `filter` with its first two fields
+/// null, and list every user.
+async fn nested_objects_must_be_objects(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let key = app.admin_key.clone();
+    for (field, value) in [
+        ("filter", json!([null, null])),
+        ("sort", json!(["email", true])),
+    ] {
+        let mut body = json!({"page": 1, "pageSize": 10});
+        body[field] = value;
+        let (status, answer) = post(&app, GET_USERS, &key, &body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {answer}");
+        assert_eq!(error_fields(&answer), vec![field.to_owned()], "{answer}");
+    }
+}
+
 both_backends!(
+    nested_objects_must_be_objects,
     create_documented_example,
     create_lists_every_invalid_field,
     every_route_needs_a_valid_key,
