@@ -18,6 +18,7 @@ use crate::docs_page;
 use crate::health;
 use crate::toolkit::Dialect;
 use crate::toolkit::dialect::respond;
+use crate::toolkit::openapi;
 use crate::toolkit::{BodySettings, ErrorReport, Failure, Mounted, RequestError, Service};
 
 /// Every dialect the service speaks.
@@ -42,6 +43,17 @@ struct ServiceApi;
 struct Template(Vec<String>);
 
 impl Template {
+    fn of(path: &str) -> Self {
+        Template(path.split('/').map(str::to_owned).collect())
+    }
+
+    /// How many of its segments are literal: of two templates matching a
+    /// path, the one with more literal segments is the route that serves it
+    /// (`/scim/v2/Users/.search` before `/scim/v2/Users/{id}`).
+    fn literals(&self) -> usize {
+        self.0.iter().filter(|s| !s.starts_with('{')).count()
+    }
+
     fn matches(&self, path: &str) -> bool {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         segments.len() == self.0.len()
@@ -56,6 +68,7 @@ impl Template {
 #[derive(Debug, Default)]
 pub struct Routes {
     documents: BTreeMap<&'static str, String>,
+    combined: String,
     table: Vec<(Template, Vec<Method>)>,
 }
 
@@ -78,27 +91,47 @@ impl Routes {
     /// if a document does not serialize.
     pub fn new() -> Result<Self, String> {
         let mut routes = Routes::default();
+        // The service's own routes answer 405 for other methods too.
+        for (path, item) in &ServiceApi::openapi().paths.paths {
+            routes.table.push((Template::of(path), methods(item)));
+        }
+        let mut rendered = Vec::new();
         for dialect in DIALECTS {
             let mut doc = (dialect.openapi)();
             for (path, item) in &doc.paths.paths {
-                let template = Template(path.split('/').map(str::to_owned).collect());
-                routes.table.push((template, methods(item)));
+                routes.table.push((Template::of(path), methods(item)));
             }
             doc.merge(ServiceApi::openapi());
+            openapi::finish(&mut doc);
             let json = doc
                 .to_pretty_json()
                 .map_err(|e| format!("rendering the {} OpenAPI document: {e}", dialect.name))?;
+            let value = serde_json::from_str(&json)
+                .map_err(|e| format!("reading back the {} OpenAPI document: {e}", dialect.name))?;
+            rendered.push((dialect.name, value));
             routes.documents.insert(dialect.name, json);
         }
+        let info = serde_json::json!({
+            "title": "userhub — every dialect",
+            "description": "Every dialect's document in one: iklim, Nevis, cl2c, SELISE Blocks, SCIM 2.0 and the admin API on one host. Component names that several dialects use are prefixed with the dialect's name (`iklim_UserResponse`). Each dialect's own document is at `/openapi/<dialect>.json`.",
+            "version": env!("CARGO_PKG_VERSION"),
+        });
+        routes.combined = serde_json::to_string_pretty(&openapi::combined(&rendered, info))
+            .map_err(|e| format!("rendering the combined OpenAPI document: {e}"))?;
         Ok(routes)
     }
 
     /// The methods a path answers, if any route has it.
     fn allowed(&self, path: &str) -> Vec<Method> {
-        let mut allow: Vec<Method> = self
+        let matching: Vec<&(Template, Vec<Method>)> = self
             .table
             .iter()
             .filter(|(template, _)| template.matches(path))
+            .collect();
+        let most_literal = matching.iter().map(|(t, _)| t.literals()).max();
+        let mut allow: Vec<Method> = matching
+            .into_iter()
+            .filter(|(template, _)| Some(template.literals()) == most_literal)
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allow.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -140,6 +173,14 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<Routes>) -> HttpRespon
     }
 }
 
+/// Every dialect's OpenAPI document in one.
+#[get("/openapi.json")]
+pub async fn combined_document(routes: web::Data<Routes>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(routes.combined.clone())
+}
+
 /// A dialect's OpenAPI document.
 #[get("/openapi/{document}")]
 pub async fn document(routes: web::Data<Routes>, path: web::Path<String>) -> HttpResponse {
@@ -164,6 +205,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, body: BodySettings, routes: web::
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(combined_document)
         .service(document);
     for dialect in DIALECTS {
         (dialect.configure)(cfg);
@@ -190,12 +232,7 @@ mod tests {
 
     #[test]
     fn templates_match_whole_segments() {
-        let template = Template(
-            "/nevis/api/v1/users/{userId}"
-                .split('/')
-                .map(str::to_owned)
-                .collect(),
-        );
+        let template = Template::of("/nevis/api/v1/users/{userId}");
         assert!(template.matches("/nevis/api/v1/users/abc"));
         assert!(template.matches("/nevis/api/v1/users/abc/"));
         assert!(!template.matches("/nevis/api/v1/users"));

@@ -81,12 +81,28 @@ impl ErrorResponses {
                 self.response("The body is not JSON").build(),
             ));
         }
+        if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+            answers.push((
+                self.invalid,
+                self.response("A path or query parameter is malformed (named)")
+                    .build(),
+            ));
+        }
         if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
             answers.push((
                 StatusCode::UNAUTHORIZED,
                 self.response("No valid credential")
                     .header("WWW-Authenticate", header("What credential to send"))
                     .build(),
+            ));
+            // Any authenticated operation can be refused by the caller's
+            // roles or the domain's rules (the last active ADMIN, ...).
+            answers.push((
+                StatusCode::FORBIDDEN,
+                self.response(
+                    "The caller may not do this (the reason, and any fields refused, named)",
+                )
+                .build(),
             ));
         }
         answers.push((
@@ -101,6 +117,80 @@ impl ErrorResponses {
                 .build(),
         ));
         answers
+    }
+}
+
+/// Rewrites every response's `application/json` content to `media_type`:
+/// for a dialect (SCIM) that answers everything in its own media type.
+#[derive(Debug, Clone, Copy)]
+pub struct AnswersIn(pub &'static str);
+
+impl Modify for AnswersIn {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response.content.insert(self.0.to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What every served document says whatever its dialect: where the API is
+/// (`servers`: the host the document was fetched from), the `X-Request-Id`
+/// header every answer carries, `WWW-Authenticate` on every 401 and
+/// `Retry-After` on every 429 and 503.
+pub fn finish(openapi: &mut OpenApi) {
+    openapi.servers = Some(vec![
+        utoipa::openapi::server::ServerBuilder::new()
+            .url("/")
+            .description(Some(
+                "The userhub serving this document (every dialect on one host)",
+            ))
+            .build(),
+    ]);
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response {
+                    // Every 401 carries its challenge, whichever route.
+                    if status == "401" {
+                        response
+                            .headers
+                            .entry("WWW-Authenticate".to_owned())
+                            .or_insert_with(|| header("What credential to send"));
+                    }
+                    if status == "429" || status == "503" {
+                        response
+                            .headers
+                            .entry("Retry-After".to_owned())
+                            .or_insert_with(|| header("Seconds to wait before retrying"));
+                    }
+                    response.headers.entry("X-Request-Id".to_owned()).or_insert_with(|| {
+                        header("The request's id (the client's, when it sent a short token); error bodies and log lines carry it too")
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -124,5 +214,141 @@ impl Modify for ErrorResponses {
                 }
             }
         }
+    }
+}
+
+/// The combined document (`/openapi.json`): every dialect's document in
+/// one. Paths do not collide (each dialect has its own prefixes); a
+/// component name that more than one dialect uses is renamed
+/// `<dialect>_<name>` in each of them (with every `$ref` to it), since two
+/// dialects' `UserResponse`s are different shapes. Tags become
+/// `<dialect>: <tag>` so each dialect's operations stay grouped.
+pub fn combined(
+    documents: &[(&str, serde_json::Value)],
+    info: serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    use std::collections::BTreeMap;
+
+    // Which component names (per kind) more than one dialect defines.
+    let mut owners: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (_, doc) in documents {
+        if let Some(components) = doc.get("components").and_then(Value::as_object) {
+            for (kind, entries) in components {
+                for name in entries.as_object().into_iter().flat_map(|e| e.keys()) {
+                    *owners.entry((kind.clone(), name.clone())).or_default() += 1;
+                }
+            }
+        }
+    }
+    let shared = |kind: &str, name: &str| {
+        // Security schemes are referred to by name from `security`; the
+        // shared ones (`bearer`) are the same scheme in every dialect.
+        kind != "securitySchemes"
+            && owners
+                .get(&(kind.to_owned(), name.to_owned()))
+                .is_some_and(|n| *n > 1)
+    };
+
+    let mut paths = Map::new();
+    let mut components: Map<String, Value> = Map::new();
+    let mut tags: Vec<Value> = Vec::new();
+    let mut servers = Value::Null;
+    for (dialect, doc) in documents {
+        let mut doc = doc.clone();
+        rename_refs(&mut doc, &|kind, name| {
+            shared(kind, name).then(|| format!("{dialect}_{name}"))
+        });
+        if servers.is_null()
+            && let Some(s) = doc.get("servers")
+        {
+            servers = s.clone();
+        }
+        if let Some(Value::Object(dialect_paths)) = doc.get_mut("paths") {
+            for (path, item) in dialect_paths.iter_mut() {
+                if let Value::Object(operations) = item {
+                    for operation in operations.values_mut() {
+                        if let Some(Value::Array(op_tags)) = operation.get_mut("tags") {
+                            for tag in op_tags.iter_mut() {
+                                if let Value::String(t) = tag {
+                                    *t = format!("{dialect}: {t}");
+                                }
+                            }
+                        } else if let Value::Object(op) = operation {
+                            op.insert("tags".into(), Value::from(vec![dialect.to_string()]));
+                        }
+                    }
+                }
+                paths.entry(path.clone()).or_insert_with(|| item.clone());
+            }
+        }
+        if let Some(Value::Object(dialect_components)) = doc.get("components") {
+            for (kind, entries) in dialect_components {
+                let merged = components
+                    .entry(kind.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let (Value::Object(merged), Value::Object(entries)) = (merged, entries) {
+                    for (name, value) in entries {
+                        let name = if shared(kind, name) {
+                            format!("{dialect}_{name}")
+                        } else {
+                            name.clone()
+                        };
+                        merged.entry(name).or_insert_with(|| value.clone());
+                    }
+                }
+            }
+        }
+        for tag in doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let mut tag = tag.clone();
+            if let Some(Value::String(name)) = tag.get_mut("name") {
+                *name = format!("{dialect}: {name}");
+            }
+            tags.push(tag);
+        }
+        // Operations without a tag are tagged with the dialect's name.
+        if !tags
+            .iter()
+            .any(|t| t.get("name") == Some(&Value::from(dialect.to_string())))
+        {
+            tags.push(serde_json::json!({"name": dialect, "description": format!("The {dialect} dialect")}));
+        }
+    }
+    let mut combined = Map::new();
+    combined.insert("openapi".into(), Value::from("3.1.0"));
+    combined.insert("info".into(), info);
+    combined.insert("servers".into(), servers);
+    combined.insert("paths".into(), Value::Object(paths));
+    combined.insert("components".into(), Value::Object(components));
+    combined.insert("tags".into(), Value::Array(tags));
+    Value::Object(combined)
+}
+
+/// Rewrites every `$ref` to `#/components/<kind>/<name>` for which
+/// `rename(kind, name)` gives a new name.
+fn rename_refs(value: &mut serde_json::Value, rename: &dyn Fn(&str, &str) -> Option<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if key == "$ref"
+                    && let Value::String(target) = child
+                    && let Some(rest) = target.strip_prefix("#/components/")
+                    && let Some((kind, name)) = rest.split_once('/')
+                    && let Some(new) = rename(kind, name)
+                {
+                    *target = format!("#/components/{kind}/{new}");
+                } else {
+                    rename_refs(child, rename);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| rename_refs(item, rename)),
+        _ => {}
     }
 }

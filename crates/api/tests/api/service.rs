@@ -178,10 +178,110 @@ async fn openapi_document(backend: Backend) {
     let _: Value = doc;
 }
 
+/// `/openapi.json` holds every dialect's operations in one document, with
+/// the component names two dialects share told apart; each dialect's own
+/// document says where the API is (`servers`) and what every answer
+/// carries (`X-Request-Id`).
+async fn combined_openapi_document(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let response = app
+        .request(Method::GET, "/openapi.json", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let combined: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert!(combined["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(combined["servers"][0]["url"].is_string());
+    let paths = combined["paths"].as_object().unwrap();
+    let schemas = combined["components"]["schemas"].as_object().unwrap();
+    for dialect in ["iklim", "nevis", "cl2c", "blocks", "scim", "admin"] {
+        let (status, doc) = answer(
+            app.request(Method::GET, &format!("/openapi/{dialect}.json"), None)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{dialect}");
+        let servers = doc["servers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{dialect}: no servers"));
+        assert!(
+            !servers.is_empty() && servers[0]["url"].is_string(),
+            "{dialect}"
+        );
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let combined_item = paths
+                .get(path)
+                .unwrap_or_else(|| panic!("{dialect}: {path} is not in /openapi.json"));
+            for (method, operation) in item.as_object().unwrap() {
+                assert!(
+                    combined_item[method].is_object(),
+                    "{dialect}: {method} {path}"
+                );
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    assert!(
+                        response["headers"]["X-Request-Id"].is_object(),
+                        "{dialect}: {method} {path} {status} has no X-Request-Id"
+                    );
+                }
+            }
+        }
+    }
+    // Two dialects' `UserResponse`s are different shapes: each has its own
+    // name, and every reference points at a schema that exists.
+    assert!(schemas.contains_key("iklim_UserResponse"));
+    assert!(schemas.contains_key("nevis_UserResponse"));
+    assert!(!schemas.contains_key("UserResponse"));
+    let text = combined.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling $ref to {name}");
+    }
+}
+
+/// A method no route of a path answers is 405 with `Allow` listing the
+/// methods that path does answer — the service's own paths included, and
+/// a literal path (`.search`) not taken for the `{id}` next to it.
+async fn other_methods_get_405_with_allow(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    for (method, path, allow) in [
+        (Method::TRACE, "/healthz", "GET"),
+        (Method::POST, "/readyz", "GET"),
+        (Method::OPTIONS, "/scim/v2/Users/.search", "POST"),
+        (Method::OPTIONS, "/scim/v2/Groups/.search", "POST"),
+    ] {
+        let response = app
+            .request(method.clone(), path, Some(&app.admin_key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert_eq!(response.headers()[header::ALLOW], allow, "{method} {path}");
+    }
+}
+
 both_backends!(
     health_and_readiness,
     errors_are_json,
     bodies_over_the_limit_get_413,
-    openapi_document;
+    openapi_document,
+    combined_openapi_document,
+    other_methods_get_405_with_allow;
     postgres_only: readiness_follows_the_database,
 );
