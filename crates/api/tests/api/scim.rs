@@ -791,7 +791,69 @@ async fn another_tenant_gets_the_answer_for_nothing(backend: Backend) {
     assert!(doc["paths"]["/scim/v2/Users/{id}"]["patch"].is_object());
 }
 
+/// `schemas`, when sent, is a list of URNs, and a role names its `value`:
+/// anything else is a 400 naming the field, and nothing changes.
+async fn malformed_schemas_and_roles_are_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let user = create(&app, okta_user("grace", "00u-grace")).await;
+    let path = format!("{USERS}/{}", id(&user));
+    let mut replace = okta_user("grace", "00u-grace");
+    replace["schemas"] = json!({});
+    let (status, _, _) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &app.admin_key,
+        Some(&replace),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut replace = okta_user("grace", "00u-grace");
+    replace["roles"] = json!({});
+    let (status, body, _) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &app.admin_key,
+        Some(&replace),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().unwrap().contains("roles[0].value"),
+        "{body}"
+    );
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!({"schemas": "urn:ietf:params:scim:api:messages:2.0:PatchOp",
+               "Operations": [{"op": "replace", "value": {"active": false}}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().unwrap().contains("schemas"),
+        "{body}"
+    );
+    let (status, body) = post(&app, &format!("{USERS}/.search"), json!({"schemas": [{}]})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"].as_str().unwrap().contains("schemas"),
+        "{body}"
+    );
+    // Nothing changed.
+    let (status, after) = get(&app, &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(after["active"], true);
+    assert_eq!(after["meta"]["version"], user["meta"]["version"]);
+}
+
 both_backends!(
+    malformed_schemas_and_roles_are_refused,
     okta_provisions_a_user,
     entra_id_provisions_a_user,
     filters_pages_and_sorts_in_the_database,

@@ -79,6 +79,45 @@ fn error(code: &'static str, message: impl Into<String>, path: &str) -> userhub_
     ValueError::new(code, message).at(path)
 }
 
+/// The multi-valued complex attributes of a User (RFC 7643 §4.1.2): a
+/// list of objects each, in a resource (a PATCH may name one item). A
+/// value that is not a list, or an item that is not an object (`[null]`,
+/// `["x"]`), is refused rather than skipped.
+fn check_multi_valued(body: &Map<String, Value>, errors: &mut ValidationErrors) {
+    for name in ["emails", "phoneNumbers", "addresses"] {
+        match get(body, name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !item.is_object() {
+                        errors.push(error(
+                            "invalid_value",
+                            "must be an object",
+                            &format!("{name}[{i}]"),
+                        ));
+                    }
+                }
+            }
+            Some(_) => errors.push(error("invalid_value", "must be a list", name)),
+        }
+    }
+}
+
+/// `schemas` in a request: optional (clients omit it and we know the
+/// resource from the route), but when sent it must be what RFC 7643 §3
+/// says, a list of schema URNs — not any JSON value.
+fn check_schemas(body: &Map<String, Value>, errors: &mut ValidationErrors) {
+    match get(body, "schemas") {
+        None => {}
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+        Some(_) => errors.push(error(
+            "invalid_value",
+            "must be a list of schema URNs",
+            "schemas",
+        )),
+    }
+}
+
 // ---- rendering ----
 
 /// The user as a SCIM User resource, with `meta.location` under `base`
@@ -410,13 +449,11 @@ fn number(value: &Value) -> Option<i64> {
 fn list_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
-        Value::Array(items) => Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
+        Value::Array(items) => items
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<Vec<_>>>()
+            .map(|names| names.join(",")),
         _ => None,
     }
 }
@@ -425,6 +462,8 @@ impl ListParams {
     /// From name/value pairs (the query string) or a search body's object.
     pub fn read(pairs: &Map<String, Value>) -> Result<Self, Failure> {
         let mut errors = ValidationErrors::new();
+        // A search body's `schemas` (a query string has none).
+        check_schemas(pairs, &mut errors);
         let start_index = match get(pairs, "startIndex") {
             None => 1,
             Some(v) => match number(v) {
@@ -464,6 +503,23 @@ impl ListParams {
                 false
             }
         };
+        // A search body's values have JSON types (a query string's are
+        // all strings): one of another type is refused, not ignored;
+        // `null` is taken as left out.
+        for name in ["filter", "sortBy", "sortOrder"] {
+            if get(pairs, name).is_some_and(|v| !v.is_string() && !v.is_null()) {
+                errors.push(error("invalid_value", "must be a string", name));
+            }
+        }
+        for name in ["attributes", "excludedAttributes"] {
+            if get(pairs, name).is_some_and(|v| !v.is_null() && list_text(v).is_none()) {
+                errors.push(error(
+                    "invalid_value",
+                    "must be a list of attribute names",
+                    name,
+                ));
+            }
+        }
         let text = |name: &str| get(pairs, name).and_then(list_text);
         let params = Self {
             filter: get(pairs, "filter")
@@ -933,8 +989,13 @@ impl Edit {
                 };
                 for (i, item) in items.into_iter().enumerate() {
                     let at = format!("roles[{i}].value");
-                    if let Some(v) = item_value(item)
-                        && let Some(s) = string_of(v, &at, errors)
+                    // A role object without its `value` names no role: say
+                    // so rather than take it as none.
+                    let Some(v) = item_value(item) else {
+                        errors.push(error("invalid_value", "is required", &at));
+                        continue;
+                    };
+                    if let Some(s) = string_of(v, &at, errors)
                         && let Some(role) = errors.check(at.as_str(), Role::parse(s))
                     {
                         roles.insert(role);
@@ -1008,6 +1069,8 @@ impl Edit {
 
     /// Every attribute of a whole resource (POST, PUT).
     fn read_resource(&mut self, body: &Map<String, Value>) {
+        check_schemas(body, &mut self.errors);
+        check_multi_valued(body, &mut self.errors);
         for (key, value) in body {
             let lower = key.to_ascii_lowercase();
             let path = match patch_path(&lower) {
@@ -1160,6 +1223,7 @@ type Operation = (Op, Option<String>, Option<Value>);
 /// The `Operations` of a PATCH body, each `(op, path, value)`.
 fn operations(body: &Map<String, Value>) -> Result<Vec<Operation>, Failure> {
     let mut errors = ValidationErrors::new();
+    check_schemas(body, &mut errors);
     let Some(Value::Array(list)) = get(body, "Operations") else {
         return Err(error(
             "invalid_syntax",
@@ -1315,6 +1379,7 @@ fn member_ids(value: &Value, path: &str, errors: &mut ValidationErrors) -> Vec<U
 /// POST /Groups.
 pub fn create_group_command(body: Map<String, Value>) -> Result<CreateGroup, Failure> {
     let mut errors = ValidationErrors::new();
+    check_schemas(&body, &mut errors);
     let display_name = match get(&body, "displayName") {
         Some(v) => string_of(v, "displayName", &mut errors)
             .and_then(|s| errors.check("displayName", GroupName::parse(s))),
@@ -1503,9 +1568,12 @@ pub fn patch_group_command(
 }))]
 #[allow(dead_code)]
 pub struct ScimUser {
-    /// The schemas the resource uses.
-    schemas: Vec<String>,
-    /// The user's id (read-only).
+    /// The schemas the resource uses. Optional in a request (the route
+    /// says which resource it is); when sent, a list of schema URNs.
+    #[schema(schema_with = schemas_schema)]
+    schemas: Option<Vec<String>>,
+    /// The user's id. Read-only: ignored in a request.
+    #[schema(schema_with = read_only_schema)]
     id: Option<String>,
     /// The identity provider's id, unique per tenant.
     #[schema(rename = "externalId")]
@@ -1533,15 +1601,83 @@ pub struct ScimUser {
     active: Option<bool>,
     /// Write-only.
     password: Option<String>,
-    /// `[{"value": "STANDARD_USER"}]`.
-    #[schema(value_type = Option<Vec<Object>>)]
+    /// `[{"value": "STANDARD_USER"}]`; a bare role name, or one role
+    /// object instead of the list, is taken too (as identity providers
+    /// send them).
+    #[schema(schema_with = roles_schema)]
     roles: Option<String>,
-    /// Read-only: the groups (organizations) the user is a member of.
-    #[schema(value_type = Option<Vec<Object>>)]
+    /// Read-only: the groups (organizations) the user is a member of;
+    /// ignored in a request (change a Group's `members` instead).
+    #[schema(schema_with = read_only_schema)]
     groups: Option<String>,
     /// `resourceType`, `created`, `lastModified`, `location`, `version`.
-    #[schema(value_type = Option<Object>)]
+    /// Read-only: whatever a request sends here is ignored (RFC 7644
+    /// §3.5.1).
+    #[schema(schema_with = read_only_schema)]
     meta: Option<String>,
+}
+
+/// `schemas` in a request: a list of URNs, optional.
+fn schemas_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .description(Some(
+            "The schema URNs of the request; optional, read for information only",
+        ))
+        .into()
+}
+
+/// A User's `roles`: a list of role objects or names, or one of them.
+fn roles_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let role = || {
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .property("value", ObjectBuilder::new().schema_type(Type::String))
+                    .required("value"),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String))
+    };
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(role()))
+        .item(role())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// A read-only attribute (`id`, `meta`): answered by the server, ignored
+/// whatever its type when a request sends it.
+fn read_only_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::AnyValue)
+        .read_only(Some(true))
+        .into()
+}
+
+/// `attributes` / `excludedAttributes` in a search body.
+fn attribute_names_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// `sortOrder`: RFC 7644's two orders.
+fn sort_order_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .enum_values(Some([Some("ascending"), Some("descending"), None]))
+        .description(Some("ascending or descending"))
+        .into()
 }
 
 /// A SCIM Group (RFC 7643 §4.2): an organization of the tenant.
@@ -1553,9 +1689,12 @@ pub struct ScimUser {
 }))]
 #[allow(dead_code)]
 pub struct ScimGroup {
-    /// The schemas the resource uses.
-    schemas: Vec<String>,
-    /// The organization id (read-only).
+    /// The schemas the resource uses. Optional in a request (the route
+    /// says which resource it is); when sent, a list of schema URNs.
+    #[schema(schema_with = schemas_schema)]
+    schemas: Option<Vec<String>>,
+    /// The organization id. Read-only: ignored in a request.
+    #[schema(schema_with = read_only_schema)]
     id: Option<String>,
     /// Unique per tenant (case-insensitive). Required.
     #[schema(rename = "displayName")]
@@ -1567,7 +1706,9 @@ pub struct ScimGroup {
     #[schema(value_type = Option<Vec<Object>>)]
     members: Option<String>,
     /// `resourceType`, `created`, `lastModified`, `location`, `version`.
-    #[schema(value_type = Option<Object>)]
+    /// Read-only: whatever a request sends here is ignored (RFC 7644
+    /// §3.5.1).
+    #[schema(schema_with = read_only_schema)]
     meta: Option<String>,
 }
 
@@ -1599,8 +1740,10 @@ pub struct ScimList {
 }))]
 #[allow(dead_code)]
 pub struct ScimPatch {
-    /// The PatchOp schema.
-    schemas: Vec<String>,
+    /// The PatchOp schema. Optional in a request (the route
+    /// says which resource it is); when sent, a list of schema URNs.
+    #[schema(schema_with = schemas_schema)]
+    schemas: Option<Vec<String>>,
     /// `{op: add|replace|remove (any case), path?, value?}`.
     #[schema(value_type = Vec<Object>, rename = "Operations")]
     operations: Vec<String>,
@@ -1610,25 +1753,29 @@ pub struct ScimPatch {
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct ScimSearch {
-    /// The SearchRequest schema.
-    schemas: Vec<String>,
+    /// The SearchRequest schema. Optional in a request (the route
+    /// says which resource it is); when sent, a list of schema URNs.
+    #[schema(schema_with = schemas_schema)]
+    schemas: Option<Vec<String>>,
     /// A SCIM filter.
     filter: Option<String>,
-    /// 1-based.
-    #[schema(rename = "startIndex")]
-    start_index: Option<u64>,
-    /// At most 200.
-    count: Option<u32>,
+    /// 1-based; less than 1 is read as 1 (RFC 7644 §3.4.2.4).
+    #[schema(rename = "startIndex", nullable = false)]
+    start_index: Option<i64>,
+    /// At most 200; more is read as 200, less than 0 as 0.
+    #[schema(nullable = false)]
+    count: Option<i64>,
     /// As for the list.
-    #[schema(rename = "sortBy")]
+    #[schema(rename = "sortBy", nullable = false)]
     sort_by: Option<String>,
     /// ascending or descending.
-    #[schema(rename = "sortOrder")]
+    #[schema(rename = "sortOrder", schema_with = sort_order_schema)]
     sort_order: Option<String>,
-    /// Only these.
+    /// Only these: a list, or one comma-separated string.
+    #[schema(schema_with = attribute_names_schema)]
     attributes: Option<Vec<String>>,
-    /// Not these.
-    #[schema(rename = "excludedAttributes")]
+    /// Not these: a list, or one comma-separated string.
+    #[schema(rename = "excludedAttributes", schema_with = attribute_names_schema)]
     excluded_attributes: Option<Vec<String>>,
 }
 

@@ -19,7 +19,7 @@ use super::dto::{
     replace_group_command, replace_user_command, user_resource,
 };
 use super::{MEDIA_TYPE, Scim, ScimError};
-use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::openapi::{AnswersIn, BearerAuth, ErrorResponses};
 use crate::toolkit::{Bearer, Body, Failure, Mounted, Pipeline, Reply, query_pairs};
 
 /// The SCIM base URL the client addressed (`https://host/scim/v2`),
@@ -90,7 +90,8 @@ fn projection(req: &HttpRequest) -> Projection {
     tag = "scim-users",
     request_body(content = dto::ScimUser, content_type = "application/scim+json"),
     responses(
-        (status = 201, description = "Created; `Location` and `ETag` headers", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 201, description = "Created; `Location` and `ETag` headers", body = dto::ScimUser, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"), ("Location" = String, description = "The new resource's URL"))),
         (status = 403, description = "The caller may not create users", body = ScimError),
         (status = 409, description = "`userName`, e-mail or `externalId` taken (`uniqueness`)", body = ScimError),
     ),
@@ -129,7 +130,8 @@ pub async fn create_user(
         ("excludedAttributes" = Option<String>, Query, description = "Not these attributes"),
     ),
     responses(
-        (status = 200, description = "The user", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 200, description = "The user", body = dto::ScimUser, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 404, description = "No such user", body = ScimError),
     ),
     security(("bearer" = []))
@@ -191,10 +193,10 @@ async fn list_users_with(
     tag = "scim-users",
     params(
         ("filter" = Option<String>, Query, description = "A SCIM filter, e.g. `userName eq \"bjensen\"`"),
-        ("startIndex" = Option<u64>, Query, description = "1-based index of the first user"),
-        ("count" = Option<u32>, Query, description = "Users per page, at most 200"),
+        ("startIndex" = Option<i64>, Query, description = "1-based index of the first user; less than 1 is read as 1 (RFC 7644 §3.4.2.4)"),
+        ("count" = Option<i64>, Query, description = "Users per page: more than 200 is read as 200, less than 0 as 0"),
         ("sortBy" = Option<String>, Query, description = "userName, emails.value, meta.created, meta.lastModified"),
-        ("sortOrder" = Option<String>, Query, description = "ascending or descending"),
+        ("sortOrder" = Option<String>, Query, pattern = "^(ascending|descending)$", description = "ascending or descending"),
         ("attributes" = Option<String>, Query, description = "Only these attributes"),
         ("excludedAttributes" = Option<String>, Query, description = "Not these attributes"),
     ),
@@ -246,7 +248,8 @@ pub async fn search_users(
     params(("id" = String, Path, description = "The user's id")),
     request_body(content = dto::ScimUser, content_type = "application/scim+json"),
     responses(
-        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 404, description = "No such user", body = ScimError),
         (status = 409, description = "A taken `userName`, e-mail or `externalId`", body = ScimError),
         (status = 412, description = "`If-Match` names an older version; nothing changed", body = ScimError),
@@ -286,7 +289,8 @@ pub async fn replace_user(
     params(("id" = String, Path, description = "The user's id")),
     request_body(content = dto::ScimPatch, content_type = "application/scim+json"),
     responses(
-        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json"),
+        (status = 200, description = "The user after the change", body = dto::ScimUser, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 400, description = "A bad operation (`invalidPath`, `noTarget`, `invalidValue`, `mutability`)", body = ScimError),
         (status = 404, description = "No such user", body = ScimError),
         (status = 412, description = "`If-Match` names an older version; nothing changed", body = ScimError),
@@ -352,7 +356,8 @@ pub async fn delete_user(
     tag = "scim-groups",
     request_body(content = dto::ScimGroup, content_type = "application/scim+json"),
     responses(
-        (status = 201, description = "Created", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 201, description = "Created", body = dto::ScimGroup, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"), ("Location" = String, description = "The new resource's URL"))),
         (status = 409, description = "`displayName` or `externalId` taken (`uniqueness`)", body = ScimError),
     ),
     security(("bearer" = []))
@@ -383,7 +388,8 @@ pub async fn create_group(
     tag = "scim-groups",
     params(("id" = String, Path, description = "The group's id")),
     responses(
-        (status = 200, description = "The group", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 200, description = "The group", body = dto::ScimGroup, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 404, description = "No such group", body = ScimError),
     ),
     security(("bearer" = []))
@@ -438,10 +444,10 @@ async fn list_groups_with(
     tag = "scim-groups",
     params(
         ("filter" = Option<String>, Query, description = "A SCIM filter, e.g. `displayName eq \"Sales\"`"),
-        ("startIndex" = Option<u64>, Query, description = "1-based index of the first group"),
-        ("count" = Option<u32>, Query, description = "Groups per page, at most 200"),
+        ("startIndex" = Option<i64>, Query, description = "1-based index of the first group; less than 1 is read as 1 (RFC 7644 §3.4.2.4)"),
+        ("count" = Option<i64>, Query, description = "Groups per page: more than 200 is read as 200, less than 0 as 0"),
         ("sortBy" = Option<String>, Query, description = "displayName or meta.created"),
-        ("sortOrder" = Option<String>, Query, description = "ascending or descending"),
+        ("sortOrder" = Option<String>, Query, pattern = "^(ascending|descending)$", description = "ascending or descending"),
         ("excludedAttributes" = Option<String>, Query, description = "e.g. `members`"),
     ),
     responses(
@@ -488,7 +494,8 @@ pub async fn search_groups(
     params(("id" = String, Path, description = "The group's id")),
     request_body(content = dto::ScimGroup, content_type = "application/scim+json"),
     responses(
-        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 404, description = "No such group", body = ScimError),
         (status = 412, description = "`If-Match` names an older version", body = ScimError),
     ),
@@ -522,7 +529,8 @@ pub async fn replace_group(
     params(("id" = String, Path, description = "The group's id")),
     request_body(content = dto::ScimPatch, content_type = "application/scim+json"),
     responses(
-        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json"),
+        (status = 200, description = "The group after the change", body = dto::ScimGroup, content_type = "application/scim+json",
+            headers(("ETag" = String, description = "The resource's version (`W/\"n\"`), for `If-Match`"))),
         (status = 404, description = "No such group", body = ScimError),
         (status = 412, description = "`If-Match` names an older version", body = ScimError),
     ),
@@ -697,6 +705,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_schema);
 }
 
+/// SCIM answers everything in its media type, whatever a handler declares.
+const ANSWERS_IN_SCIM: AnswersIn = AnswersIn(MEDIA_TYPE);
+
 const ERRORS: ErrorResponses = ErrorResponses {
     schema: "ScimError",
     content_type: MEDIA_TYPE,
@@ -720,7 +731,7 @@ const ERRORS: ErrorResponses = ErrorResponses {
         (name = "scim-groups", description = "SCIM Groups (organizations)"),
         (name = "scim-discovery", description = "ServiceProviderConfig, ResourceTypes, Schemas"),
     ),
-    modifiers(&BearerAuth, &ERRORS),
+    modifiers(&BearerAuth, &ERRORS, &ANSWERS_IN_SCIM),
 )]
 struct ScimApi;
 
