@@ -328,7 +328,7 @@ impl FeedResponse {
 pub struct CreateApiKeyRequest {
     /// The roles the key carries (at least one): GUEST, API_USER,
     /// STANDARD_USER, POWER_USER, EXTENDED_USER, ADMIN.
-    #[schema(required = true, value_type = Vec<String>, example = json!(["API_USER"]), default)]
+    #[schema(required = true, schema_with = roles_schema, default)]
     pub roles: In<Vec<In<String>>>,
     /// What the key is for (at most 200 characters).
     #[schema(value_type = Option<String>, nullable, example = "CRM sync", default)]
@@ -430,7 +430,7 @@ pub struct AttributesResponse {
 pub struct DefineAttributeRequest {
     /// The name: an ASCII letter, then letters, digits, `_`, `-`, `.` (at
     /// most 64).
-    #[schema(required = true, value_type = String, example = "employeeNumber", default)]
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z][A-Za-z0-9_.-]{0,63}$", example = "employeeNumber", default)]
     pub name: In<String>,
     /// What it is for (at most 500 characters).
     #[schema(value_type = Option<String>, nullable, example = "HR system id", default)]
@@ -509,7 +509,7 @@ pub struct CreateWebhookRequest {
     #[schema(required = true, value_type = String, example = "https://crm.example.com/hooks/userhub", default)]
     pub url: In<String>,
     /// The event types to deliver (at least one).
-    #[schema(required = true, value_type = Vec<String>, example = json!(["user.created", "user.updated"]), default)]
+    #[schema(required = true, schema_with = event_types_schema, default)]
     pub event_types: In<Vec<In<String>>>,
     /// What it is for (at most 500 characters).
     #[schema(value_type = Option<String>, nullable, example = "CRM mirror", default)]
@@ -677,4 +677,34 @@ impl DeliveryResponse {
 pub struct DeliveriesResponse {
     /// The attempts (the latest 50).
     pub deliveries: Vec<DeliveryResponse>,
+}
+
+/// A list of names from `names`, at least one, each once.
+fn names_schema(names: &[&str], example: serde_json::Value) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names.iter().copied())),
+        )
+        .min_items(Some(1))
+        .examples([example])
+        .into()
+}
+
+fn roles_schema() -> utoipa::openapi::schema::Schema {
+    let names: Vec<&str> = userhub_domain::types::Role::ALL
+        .iter()
+        .map(|role| role.as_str())
+        .collect();
+    names_schema(&names, serde_json::json!(["API_USER"]))
+}
+
+fn event_types_schema() -> utoipa::openapi::schema::Schema {
+    let names: Vec<&str> = userhub_domain::feed::EventType::ALL
+        .iter()
+        .map(|event| event.as_str())
+        .collect();
+    names_schema(&names, serde_json::json!(["user.created", "user.updated"]))
 }

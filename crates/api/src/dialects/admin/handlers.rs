@@ -260,7 +260,7 @@ pub async fn define_attribute(
 ///
 /// Only while no user carries a value for it (400 `in_use` otherwise).
 #[utoipa::path(
-    params(("name" = String, Path, description = "The attribute's name")),
+    params(("name" = String, Path, pattern = "^[A-Za-z][A-Za-z0-9_.-]{0,63}$", description = "The attribute's name")),
     responses(
         (status = 204, description = "Removed"),
         (status = 400, body = ErrorBody, description = "A malformed name, or users still carry the attribute (`in_use`)"),

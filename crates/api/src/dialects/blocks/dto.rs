@@ -31,6 +31,20 @@ use crate::toolkit::{Failure, In, RequestError, SecretText};
 // ---------------------------------------------------------------- requests
 
 /// An organization membership as sent.
+/// `filter.status`: a boolean, a status name, or an array of them; `null`
+/// as absent.
+fn status_filter_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(string())
+        .item(ArrayBuilder::new().items(string()))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .examples([Value::Bool(true)])
+        .into()
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct MembershipInput {
@@ -99,7 +113,7 @@ pub struct CreateUserRequest {
     #[schema(value_type = Option<String>, example = "img_123", default)]
     pub profile_image_id: In<String>,
     /// MFA type code, 0 to 255 (stored for the client, not interpreted).
-    #[schema(value_type = Option<u8>, example = 0, default)]
+    #[schema(value_type = Option<u8>, minimum = 0, maximum = 255, example = 0, default)]
     pub user_mfa_type: In<u64>,
     /// Whether MFA is enabled. Default false.
     #[schema(value_type = Option<bool>, example = false, default)]
@@ -166,7 +180,7 @@ pub struct UpdateUserRequest {
     #[schema(value_type = Option<String>, nullable, default)]
     pub profile_image_id: In<String>,
     /// MFA type code (0 to 255); `mfaEnabled` stays as it is.
-    #[schema(value_type = Option<u8>, nullable, default)]
+    #[schema(value_type = Option<u8>, nullable, minimum = 0, maximum = 255, default)]
     pub user_mfa_type: In<u64>,
     /// Whether MFA is enabled; `userMfaType` stays as it is.
     #[schema(value_type = Option<bool>, default)]
@@ -220,7 +234,7 @@ pub struct FilterInput {
     #[schema(value_type = Option<Vec<String>>, default)]
     pub user_ids: In<Vec<In<String>>>,
     /// `true` (ACTIVE), `false` (INACTIVE), a status name or an array of them.
-    #[schema(value_type = Option<Object>, example = true, default)]
+    #[schema(schema_with = status_filter_schema, default)]
     pub status: In<Value>,
     /// Members of this organization.
     #[schema(value_type = Option<String>, example = "org_123", default)]

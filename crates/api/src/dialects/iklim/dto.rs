@@ -58,10 +58,21 @@ pub enum StatusName {
     DELETED,
 }
 
+fn role_names() -> Vec<&'static str> {
+    Role::ALL.iter().map(|role| role.as_str()).collect()
+}
+
+fn status_names() -> Vec<&'static str> {
+    Status::ALL.iter().map(|status| status.as_str()).collect()
+}
+
 fn roles_input_schema() -> utoipa::openapi::schema::Schema {
     list_or_string_schema(
-        "Roles: a JSON array (`[\"STANDARD_USER\", \"API_USER\"]`), a bare string (`\"API_USER\"`), or iklim's quoted list (`\"['STANDARD_USER', 'API_USER']\"`).",
+        "Roles: a JSON array (`[\"STANDARD_USER\", \"API_USER\"]`), a bare string (`\"API_USER\"`), or iklim's quoted list (`\"['STANDARD_USER', 'API_USER']\"`); at least one.",
         "['STANDARD_USER', 'API_USER']",
+        &role_names(),
+        (1, None),
+        false,
     )
 }
 
@@ -69,22 +80,91 @@ fn status_input_schema() -> utoipa::openapi::schema::Schema {
     list_or_string_schema(
         "Status: a bare string (`\"ACTIVE\"`), iklim's quoted list (`\"['ACTIVE']\"`) or a JSON array, holding exactly one of INACTIVE, ACTIVE, EXPIRED, BLOCKED, DELETED.",
         "['ACTIVE']",
+        &status_names(),
+        (1, Some(1)),
+        false,
+    )
+}
+
+fn roles_filter_schema() -> utoipa::openapi::schema::Schema {
+    list_or_string_schema(
+        "Roles to list (users with any of them): a JSON array, a bare string or iklim's quoted list; `null` or absent for every role.",
+        "['STANDARD_USER', 'API_USER']",
+        &role_names(),
+        (0, None),
+        true,
     )
 }
 
 fn statuses_filter_schema() -> utoipa::openapi::schema::Schema {
     list_or_string_schema(
-        "Statuses to list (any of them): a JSON array, a bare string or iklim's quoted list.",
+        "Statuses to list (any of them): a JSON array, a bare string or iklim's quoted list; `null` or absent for every status.",
         "['ACTIVE']",
+        &status_names(),
+        (0, None),
+        true,
     )
 }
 
-fn list_or_string_schema(description: &str, example: &str) -> utoipa::openapi::schema::Schema {
+/// `sortBy`: at most one field and its direction (any case); `{}` or
+/// `null` for the default order.
+fn sort_by_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Object,
+            Type::Null,
+        ]))
+        .max_properties(Some(1))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["createdAt", "updatedAt", "username", "email"])),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$")),
+        ))
+        .examples([serde_json::json!({"createdAt": "desc"})])
+        .into()
+}
+
+/// A list of `names` as iklim sends it: a JSON array of them, or a string
+/// holding one name or a bracketed, quoted, comma-separated list of them.
+/// `items` bounds the array's length; `nullable` whether `null` is taken
+/// (as absent).
+fn list_or_string_schema(
+    description: &str,
+    example: &str,
+    names: &[&str],
+    items: (usize, Option<usize>),
+    nullable: bool,
+) -> utoipa::openapi::schema::Schema {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
-    let string = || ObjectBuilder::new().schema_type(Type::String);
-    OneOfBuilder::new()
-        .item(ArrayBuilder::new().items(string()))
-        .item(string())
+    let name = names.join("|");
+    let quoted = format!("['\"]?(?:{name})['\"]?");
+    let list = format!(r"{quoted}(?:\s*,\s*{quoted})*");
+    // A filter may be empty (`""`, `"[]"`): no filter.
+    let empty = if items.0 == 0 { r"|\[\s*\]|" } else { "" };
+    let string = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(r"^\s*(?:{list}|\[\s*{list}\s*\]{empty})\s*$")));
+    let item = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.iter().copied()));
+    let mut one_of = OneOfBuilder::new()
+        .item(
+            ArrayBuilder::new()
+                .items(item)
+                .min_items(Some(items.0))
+                .max_items(items.1),
+        )
+        .item(string);
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    one_of
         .description(Some(description))
         .examples([Value::String(example.to_owned())])
         .into()
@@ -97,26 +177,26 @@ fn list_or_string_schema(description: &str, example: &str) -> utoipa::openapi::s
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// The user's e-mail address, which is also their username.
-    #[schema(required = true, value_type = String, example = "name@domain.com", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "name@domain.com", default)]
     pub username: In<String>,
     /// The password (write-only; never returned). Checked against the
     /// tenant's policy: at least 8 characters and hard to guess.
-    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd", default)]
+    #[schema(value_type = String, min_length = 1, format = Password, example = "newStr0ng!P@ssw0rd", default)]
     pub password: In<SecretText>,
     /// First name.
-    #[schema(required = true, value_type = String, example = "John", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "John", default)]
     pub first_name: In<String>,
     /// Middle name.
     #[schema(value_type = Option<String>, example = "Bob", default)]
     pub mid_name: In<String>,
     /// Last name.
-    #[schema(required = true, value_type = String, example = "Doe", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "Doe", default)]
     pub last_name: In<String>,
     /// Locale, `tr_TR` or `tr-TR`.
-    #[schema(required = true, value_type = String, example = "tr_TR", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "tr_TR", default)]
     pub locale: In<String>,
     /// IANA time zone.
-    #[schema(required = true, value_type = String, example = "Europe/Istanbul", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "Europe/Istanbul", default)]
     pub timezone: In<String>,
     /// Roles.
     #[schema(required = true, schema_with = roles_input_schema, default)]
@@ -133,29 +213,29 @@ pub struct CreateUserRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct UpdateUserRequest {
     /// The user to change.
-    #[schema(required = true, value_type = String, format = Uuid, example = "88a52d74-ebee-49a4-9631-cfe492f4bf53", default)]
+    #[schema(required = true, value_type = String, min_length = 1, format = Uuid, example = "88a52d74-ebee-49a4-9631-cfe492f4bf53", default)]
     pub user_id: In<String>,
     /// New e-mail address, which is also the username (both change). The
     /// user themselves, a POWER_USER or an ADMIN.
-    #[schema(value_type = Option<String>, example = "new.name@domain.com", default)]
+    #[schema(value_type = String, min_length = 1, example = "new.name@domain.com", default)]
     pub username: In<String>,
     /// New password. ADMIN only.
-    #[schema(value_type = Option<String>, format = Password, example = "newStr0ng!P@ssw0rd", default)]
+    #[schema(value_type = String, min_length = 1, format = Password, example = "newStr0ng!P@ssw0rd", default)]
     pub password: In<SecretText>,
     /// New first name.
-    #[schema(value_type = Option<String>, nullable, default)]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, default)]
     pub first_name: In<String>,
     /// New middle name.
-    #[schema(value_type = Option<String>, nullable, default)]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, default)]
     pub mid_name: In<String>,
     /// New last name.
-    #[schema(value_type = Option<String>, nullable, default)]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, default)]
     pub last_name: In<String>,
     /// New locale.
-    #[schema(value_type = Option<String>, nullable, example = "tr_TR", default)]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, example = "tr_TR", default)]
     pub locale: In<String>,
     /// New time zone.
-    #[schema(value_type = Option<String>, nullable, example = "Europe/Istanbul", default)]
+    #[schema(value_type = Option<String>, nullable, min_length = 1, example = "Europe/Istanbul", default)]
     pub timezone: In<String>,
     /// New roles. ADMIN only.
     #[schema(schema_with = roles_input_schema, default)]
@@ -173,14 +253,14 @@ pub struct UpdateUserRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct PageRequest {
     /// Only users holding at least one of these roles.
-    #[schema(schema_with = roles_input_schema, default)]
+    #[schema(schema_with = roles_filter_schema, default)]
     pub roles: In<Value>,
     /// Only users with one of these statuses (DELETED users are never listed).
     #[schema(schema_with = statuses_filter_schema, default)]
     pub status: In<Value>,
     /// The order: one field (`createdAt`, `updatedAt`, `username`, `email`)
     /// and its direction (`asc` or `desc`). Default `{"createdAt": "asc"}`.
-    #[schema(value_type = Option<Object>, example = json!({"createdAt": "desc"}), default)]
+    #[schema(schema_with = sort_by_schema, default)]
     pub sort_by: In<Map<String, Value>>,
     /// The page, counting from 0. Default 0.
     #[schema(value_type = Option<u64>, minimum = 0, example = 0, default)]
@@ -198,13 +278,13 @@ pub struct PageRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct ChangePasswordRequest {
     /// The user; must be the caller.
-    #[schema(required = true, value_type = String, format = Uuid, default)]
+    #[schema(required = true, value_type = String, min_length = 1, format = Uuid, default)]
     pub user_id: In<String>,
     /// The current password.
-    #[schema(required = true, value_type = String, format = Password, default)]
+    #[schema(required = true, value_type = String, min_length = 1, format = Password, default)]
     pub old_password: In<SecretText>,
     /// The new password.
-    #[schema(required = true, value_type = String, format = Password, default)]
+    #[schema(required = true, value_type = String, min_length = 1, format = Password, default)]
     pub new_password: In<SecretText>,
 }
 
@@ -213,10 +293,10 @@ pub struct ChangePasswordRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct LoginRequest {
     /// The username (or e-mail address).
-    #[schema(required = true, value_type = String, example = "name@domain.com", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "name@domain.com", default)]
     pub username: In<String>,
     /// The password.
-    #[schema(required = true, value_type = String, format = Password, default)]
+    #[schema(required = true, value_type = String, min_length = 1, format = Password, default)]
     pub password: In<SecretText>,
 }
 
@@ -225,7 +305,7 @@ pub struct LoginRequest {
 #[serde(default, rename_all = "camelCase")]
 pub struct RefreshRequest {
     /// The refresh token of the last login or refresh.
-    #[schema(required = true, value_type = String, default)]
+    #[schema(required = true, value_type = String, min_length = 1, default)]
     pub refresh_token: In<SecretText>,
 }
 

@@ -117,7 +117,7 @@ json_objects!(NameInput, AddressInput, ContactsInput);
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateUserRequest {
     /// An e-mail address: it becomes both the username and the e-mail.
-    #[schema(required = true, value_type = String, example = "jane.doe@example.com", default)]
+    #[schema(required = true, value_type = String, min_length = 1, example = "jane.doe@example.com", default)]
     pub login_id: In<String>,
     /// The user's id, a UUID; generated when left out. Can only be set here.
     #[schema(value_type = Option<String>, format = Uuid, example = "0b6e0c4e-8a43-4b7e-9d55-3f0d2b1c9a77", default)]
@@ -161,7 +161,7 @@ pub struct UpdateUserRequest {
     #[schema(value_type = Option<u64>, minimum = 1, example = 3, default)]
     pub version: In<u64>,
     /// A new e-mail address, also the username (both change); not `null`.
-    #[schema(value_type = Option<String>, example = "jane.doe@example.com", default)]
+    #[schema(value_type = String, min_length = 1, example = "jane.doe@example.com", default)]
     pub login_id: In<String>,
     /// Set on creation only: accepted here if it is the path's `userId`.
     #[schema(value_type = Option<String>, format = Uuid, default)]

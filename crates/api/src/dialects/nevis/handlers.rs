@@ -94,12 +94,12 @@ pub async fn create_user(
 #[utoipa::path(
     tag = "nevis-users",
     params(
-        ("loginId" = Option<String>, Query, description = "Login id, case-insensitive"),
-        ("email" = Option<String>, Query, description = "E-mail address, case-insensitive"),
-        ("name.firstName" = Option<String>, Query, description = "First name, case-insensitive"),
-        ("name.lastName" = Option<String>, Query, description = "Last name, case-insensitive"),
-        ("userId" = Option<String>, Query, description = "User id"),
-        ("limit" = Option<u32>, Query, description = "Users per page, 1 to 1000 (default 1000)"),
+        ("loginId" = Option<String>, Query, min_length = 1, description = "Login id, case-insensitive"),
+        ("email" = Option<String>, Query, min_length = 1, description = "E-mail address, case-insensitive"),
+        ("name.firstName" = Option<String>, Query, min_length = 1, description = "First name, case-insensitive"),
+        ("name.lastName" = Option<String>, Query, min_length = 1, description = "Last name, case-insensitive"),
+        ("userId" = Option<String>, Query, format = Uuid, description = "User id"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Users per page, 1 to 1000 (default 1000)"),
         ("continuationToken" = Option<String>, Query, description = "Where the previous page ended; empty or left out for the first page"),
     ),
     responses(
