@@ -10,7 +10,7 @@ use userhub_domain::query::{Sort, SortDirection, SortField};
 use userhub_domain::tenant::TenantName;
 use userhub_domain::types::{Email, Locale, PhoneNumber, Role, UserId, Username};
 
-use crate::dialects::{blocks, cl2c, iklim, nevis};
+use crate::dialects::{admin, blocks, cl2c, iklim, nevis, scim};
 use crate::toolkit::extract::{parse_object, parse_query};
 use crate::toolkit::{Dialect, ErrorReport, Failure};
 
@@ -197,4 +197,134 @@ pub fn blocks_body(data: &[u8]) {
 pub fn credential(data: &[u8]) {
     let Some(text) = text(data) else { return };
     let _ = crate::secrets::recognise(text);
+}
+
+/// A SCIM filter (RFC 7644 §3.4.2.2) for Users and for Groups, read
+/// directly and as the `filter` of a list's query string. Parsing is
+/// bounded (length, depth), so no input may make it recurse or loop away.
+pub fn scim_filter(data: &[u8]) {
+    use scim::Scim;
+    let Some(text) = text(data) else { return };
+    let users = scim::filter::user_filter(text);
+    let groups = scim::filter::group_filter(text);
+    // The same text, read twice, the same answer.
+    assert_eq!(scim::filter::user_filter(text), users);
+    assert_eq!(scim::filter::group_filter(text), groups);
+    let pairs = vec![("filter".to_owned(), text.to_owned())];
+    match scim::dto::ListParams::from_pairs(pairs) {
+        Ok(params) => {
+            report::<Scim, _>(params.users_command());
+            report::<Scim, _>(params.groups_query());
+        }
+        Err(failure) => report::<Scim, ()>(Err(failure)),
+    }
+}
+
+/// A SCIM PATCH `path` (`emails[type eq "work"].value`,
+/// `members[value eq "id"]`, `urn:...:User:attr`), read directly and as
+/// the path of each PATCH operation on a User and on a Group.
+pub fn scim_patch_path(data: &[u8]) {
+    use scim::Scim;
+    let Some(text) = text(data) else { return };
+    if let Ok(path) = scim::filter::patch_path(text) {
+        // Names are case-insensitive: the attribute is read lower-cased.
+        assert_eq!(path.attr, path.attr.to_ascii_lowercase());
+        assert_eq!(scim::filter::patch_path(text), Ok(path));
+    }
+    for op in ["add", "replace", "remove"] {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": op, "path": text, "value": "x"}]
+        });
+        let Value::Object(body) = body else { return };
+        report::<Scim, _>(scim::dto::patch_user_command(some_id(), None, body.clone()));
+        report::<Scim, _>(scim::dto::patch_group_command(
+            scim::dto::group_id("00000000-0000-4000-8000-000000000000"),
+            None,
+            body,
+        ));
+    }
+}
+
+/// Every SCIM body parser on one body: Users and Groups created, replaced
+/// and patched, and a search's parameters.
+pub fn scim_body(data: &[u8]) {
+    use scim::Scim;
+    let Some(body) = object::<Scim>(data) else {
+        return;
+    };
+    let group = || scim::dto::group_id("00000000-0000-4000-8000-000000000000");
+    report::<Scim, _>(scim::dto::create_user_command(body.clone()));
+    report::<Scim, _>(scim::dto::replace_user_command(
+        some_id(),
+        Some(1),
+        body.clone(),
+    ));
+    report::<Scim, _>(scim::dto::patch_user_command(
+        some_id(),
+        Some(1),
+        body.clone(),
+    ));
+    report::<Scim, _>(scim::dto::create_group_command(body.clone()));
+    report::<Scim, _>(scim::dto::replace_group_command(
+        group(),
+        Some(1),
+        body.clone(),
+    ));
+    report::<Scim, _>(scim::dto::patch_group_command(
+        group(),
+        Some(1),
+        body.clone(),
+    ));
+    match scim::dto::ListParams::read(&body) {
+        Ok(params) => {
+            report::<Scim, _>(params.users_command());
+            report::<Scim, _>(params.groups_query());
+        }
+        Err(failure) => report::<Scim, ()>(Err(failure)),
+    }
+}
+
+/// Every admin API body parser on one body (an API key, a custom
+/// attribute, a webhook); the bytes as the history's and the change
+/// feed's query strings too.
+pub fn admin_body(data: &[u8]) {
+    use admin::Admin;
+    if let Some(query) = text(data) {
+        report::<Admin, _>(admin::dto::history_query(
+            "00000000-0000-4000-8000-000000000000",
+            parse_query(query),
+        ));
+        report::<Admin, _>(admin::dto::feed_query(parse_query(query)));
+    }
+    let Some(body) = object::<Admin>(data) else {
+        return;
+    };
+    report::<Admin, _>(admin::dto::create_api_key_command(
+        body.clone(),
+        "uhk_fuzz".to_owned(),
+        "0".repeat(64),
+    ));
+    report::<Admin, _>(admin::dto::define_attribute_command(body.clone()));
+    for allow_private in [false, true] {
+        report::<Admin, _>(admin::dto::create_webhook_command(
+            body.clone(),
+            allow_private,
+            userhub_domain::webhook::WebhookSecret::new("whsec_fuzz".to_owned()),
+        ));
+    }
+}
+
+/// A password hash of another system, as an import line carries it
+/// (bcrypt, PBKDF2, scrypt, SHA-crypt, Django, argon2): recognised or
+/// refused, never a panic; a recognised one keeps its name.
+pub fn password_hash(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    if let Ok(format) = userhub_domain::hash_format::HashFormat::parse(text) {
+        assert!(!format.name().is_empty());
+        assert_eq!(
+            userhub_domain::hash_format::HashFormat::parse(text).map(|f| f.name()),
+            Ok(format.name())
+        );
+    }
 }

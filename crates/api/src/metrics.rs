@@ -10,6 +10,7 @@
 //!   route's template, never the raw path: ids stay out of label values),
 //!   method and status: the access middleware ([`Metrics::observe_request`]);
 //! - failed and throttled logins: the pipeline's outcomes;
+//! - webhook deliveries by outcome: the webhook worker, once per attempt;
 //! - the database pool and the password hashing slots: read when scraped
 //!   ([`Metrics::render`]) from the store's and the hasher's own counters.
 //!
@@ -52,6 +53,7 @@ pub struct Metrics {
     hash_rejected: IntCounter,
     login_failures: IntCounter,
     login_throttled: IntCounter,
+    webhook_deliveries: IntCounterVec,
     /// Scrapes copy the store's and hasher's totals into counters one at a
     /// time, so that two at once cannot add the same difference twice.
     scrape: Mutex<()>,
@@ -79,7 +81,7 @@ impl Metrics {
     /// definition is wrong, which the tests would show.
     pub fn new() -> Result<Self, String> {
         let r = Registry::new();
-        Ok(Self {
+        let metrics = Self {
             requests: register(
                 &r,
                 IntCounterVec::new(
@@ -181,9 +183,27 @@ impl Metrics {
                     "Password checks refused (429) after too many failures for the username.",
                 ),
             )?,
+            webhook_deliveries: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "userhub_webhook_deliveries_total",
+                        "Webhook delivery attempts, by outcome (delivered, refused, unreachable).",
+                    ),
+                    &["outcome"],
+                ),
+            )?,
             registry: r,
             scrape: Mutex::new(()),
-        })
+        };
+        // Every outcome from the start: a rate over a series that appears
+        // only at its first event misses that event.
+        for outcome in DeliveryOutcome::ALL {
+            metrics
+                .webhook_deliveries
+                .with_label_values(&[outcome.as_str()]);
+        }
+        Ok(metrics)
     }
 
     /// One answered request, `status` its three digits. `route` is the route's pattern
@@ -212,6 +232,13 @@ impl Metrics {
     /// A password check refused because its username is throttled.
     pub fn login_throttled(&self) {
         self.login_throttled.inc();
+    }
+
+    /// One webhook delivery attempt, and how it went.
+    pub fn webhook_delivery(&self, outcome: DeliveryOutcome) {
+        self.webhook_deliveries
+            .with_label_values(&[outcome.as_str()])
+            .inc();
     }
 
     /// Every metric in Prometheus' text format (version 0.0.4), with the
@@ -248,6 +275,33 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut out)
             .map_err(|e| format!("encoding the metrics: {e}"))?;
         String::from_utf8(out).map_err(|e| format!("encoding the metrics: {e}"))
+    }
+}
+
+/// How one webhook delivery attempt went: the `outcome` label of
+/// `userhub_webhook_deliveries_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The receiver answered 2xx: the webhook's cursor moves on.
+    Delivered,
+    /// The receiver answered another status: retried later.
+    Refused,
+    /// No answer: the host did not resolve or resolved to a refused
+    /// address, the connection failed, or the receiver took too long.
+    Unreachable,
+}
+
+impl DeliveryOutcome {
+    /// Every outcome, in the order `/metrics` lists them.
+    pub const ALL: [Self; 3] = [Self::Delivered, Self::Refused, Self::Unreachable];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Refused => "refused",
+            Self::Unreachable => "unreachable",
+        }
     }
 }
 
@@ -292,6 +346,9 @@ mod tests {
         let metrics = Metrics::new().unwrap();
         metrics.observe_request("iklim", "/v1/users/{id}", "GET", "200", 0.003);
         metrics.login_failed();
+        metrics.webhook_delivery(DeliveryOutcome::Refused);
+        metrics.webhook_delivery(DeliveryOutcome::Delivered);
+        metrics.webhook_delivery(DeliveryOutcome::Delivered);
         let text = metrics.render(&pool(), &slots()).unwrap();
         for line in [
             r#"userhub_http_requests_total{dialect="iklim",method="GET",route="/v1/users/{id}",status="200"} 1"#,
@@ -307,6 +364,9 @@ mod tests {
             "userhub_password_hash_rejected_total 4",
             "userhub_login_failures_total 1",
             "userhub_login_throttled_total 0",
+            r#"userhub_webhook_deliveries_total{outcome="delivered"} 2"#,
+            r#"userhub_webhook_deliveries_total{outcome="refused"} 1"#,
+            r#"userhub_webhook_deliveries_total{outcome="unreachable"} 0"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
         }

@@ -17,6 +17,7 @@ mod blocks;
 mod cl2c;
 mod cli;
 mod cross_dialect;
+mod doc_examples;
 mod docs_page;
 mod faults;
 mod identifiers;

@@ -7,7 +7,8 @@ use reqwest::{Method, StatusCode, header};
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, spawn_app_with};
 
-async fn scrape(app: &TestApp) -> String {
+/// `GET /metrics`, checked to be Prometheus' text format.
+pub async fn scrape(app: &TestApp) -> String {
     let response = app
         .request(Method::GET, "/metrics", None)
         .send()
@@ -25,7 +26,8 @@ async fn scrape(app: &TestApp) -> String {
     response.text().await.unwrap()
 }
 
-fn value(text: &str, series: &str) -> Option<f64> {
+/// The value of `series` (its name and labels, as printed) in a scrape.
+pub fn value(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -20,6 +20,7 @@ use userhub_api::state::AppState;
 
 use crate::both_backends;
 use crate::helpers::{Backend, TestApp, answer, spawn_app_with};
+use crate::metrics::{scrape, value};
 
 /// What the receiver got: the signature header, the body, and what it answered.
 #[derive(Debug, Clone)]
@@ -332,6 +333,12 @@ async fn a_failing_receiver_gets_every_event_once_in_order(backend: Backend) {
             .all(|d| d["nextRetryAt"].is_string() && d["error"].is_string())
     );
     assert_eq!(deliveries.last().unwrap()["attempt"], 1);
+    // And counted by outcome for Prometheus, each attempt once.
+    let metrics = scrape(&app).await;
+    for (outcome, count) in [("delivered", 4.0), ("refused", 3.0), ("unreachable", 0.0)] {
+        let series = format!("userhub_webhook_deliveries_total{{outcome=\"{outcome}\"}}");
+        assert_eq!(value(&metrics, &series), Some(count), "{series}");
+    }
     let (_, webhook) = answer(
         app.get(&format!("/admin/v1/webhooks/{id}"), &app.admin_key)
             .await,

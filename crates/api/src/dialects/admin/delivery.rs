@@ -27,6 +27,7 @@ use userhub_storage::Store;
 
 use super::dto::EventResponse;
 use crate::config::WebhookSettings;
+use crate::metrics::{DeliveryOutcome, Metrics};
 use crate::state::{AppState, now};
 
 /// Events read per look at a webhook's feed.
@@ -43,7 +44,7 @@ pub async fn run(state: AppState) {
         let changes = state.changes.clone();
         let mut notified = std::pin::pin!(changes.notified());
         notified.as_mut().enable();
-        pass(&state.store, settings).await;
+        pass(&state.store, &state.metrics, settings).await;
         tokio::select! {
             () = notified => {}
             () = tokio::time::sleep(settings.poll) => {}
@@ -63,7 +64,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// Deliver to every webhook due now, each once.
-async fn pass(store: &Store, settings: WebhookSettings) {
+async fn pass(store: &Store, metrics: &Metrics, settings: WebhookSettings) {
     let mut done = Vec::new();
     loop {
         let lease = uuid::Uuid::new_v4().to_string();
@@ -76,7 +77,7 @@ async fn pass(store: &Store, settings: WebhookSettings) {
         match claimed {
             Some(Ok(Some(webhook))) => {
                 done.push(webhook.id);
-                deliver(store, settings, webhook, lease).await;
+                deliver(store, metrics, settings, webhook, lease).await;
             }
             Some(Ok(None)) | None => return,
             Some(Err(e)) => {
@@ -89,7 +90,13 @@ async fn pass(store: &Store, settings: WebhookSettings) {
 
 /// One step of one webhook: pass over the events it does not want, and
 /// attempt the next one it does.
-async fn deliver(store: &Store, settings: WebhookSettings, webhook: Webhook, lease: String) {
+async fn deliver(
+    store: &Store,
+    metrics: &Metrics,
+    settings: WebhookSettings,
+    webhook: Webhook,
+    lease: String,
+) {
     let found = {
         let (store, tenant, cursor) = (store.clone(), webhook.tenant, webhook.cursor);
         blocking(move || {
@@ -136,13 +143,22 @@ async fn deliver(store: &Store, settings: WebhookSettings, webhook: Webhook, lea
     let outcome = send(settings, &webhook, id, event, body).await;
     let latency = started.elapsed();
     let (attempt, status, error) = match outcome {
-        Ok(status) if (200..300).contains(&status) => (Attempt::Delivered, Some(status), None),
-        Ok(status) => (
-            Attempt::Failed,
-            Some(status),
-            Some(format!("the receiver answered {status}")),
-        ),
-        Err(error) => (Attempt::Failed, None, Some(error)),
+        Ok(status) if (200..300).contains(&status) => {
+            metrics.webhook_delivery(DeliveryOutcome::Delivered);
+            (Attempt::Delivered, Some(status), None)
+        }
+        Ok(status) => {
+            metrics.webhook_delivery(DeliveryOutcome::Refused);
+            (
+                Attempt::Failed,
+                Some(status),
+                Some(format!("the receiver answered {status}")),
+            )
+        }
+        Err(error) => {
+            metrics.webhook_delivery(DeliveryOutcome::Unreachable);
+            (Attempt::Failed, None, Some(error))
+        }
     };
     let next = base.after(
         event.cursor,
