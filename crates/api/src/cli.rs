@@ -33,6 +33,7 @@ use crate::import;
 use crate::logging::{self, LogFormat};
 use crate::secrets;
 use crate::state::{AppState, now};
+use crate::toolkit::render::rfc3339;
 
 /// userhub: one user store, served in several vendors' API dialects.
 #[derive(Debug, Parser)]
@@ -565,29 +566,19 @@ fn tenant(store: &Store, command: TenantCommand) -> Result<(), String> {
         }
         TenantCommand::List { json } => {
             let tenants = store.list_tenants().map_err(|e| e.to_string())?;
-            if json {
-                let rows: Vec<serde_json::Value> = tenants
-                    .iter()
-                    .map(|t| {
-                        serde_json::json!({
-                            "id": t.id.to_string(),
-                            "name": t.name.to_string(),
-                            "createdAt": rfc3339(t.created_at),
-                        })
-                    })
-                    .collect();
-                return print_json(&rows);
-            }
-            let mut table = table(&["ID", "NAME", "CREATED"]);
-            for t in tenants {
-                table.add_row(vec![
-                    t.id.to_string(),
-                    t.name.to_string(),
-                    t.created_at.date().to_string(),
-                ]);
-            }
-            println!("{table}");
-            Ok(())
+            let columns = ["ID", "NAME", "CREATED"];
+            let as_json = |t: &Tenant| {
+                serde_json::json!({
+                    "id": t.id.to_string(),
+                    "name": t.name.to_string(),
+                    "createdAt": rfc3339(t.created_at),
+                })
+            };
+            let row = |t: &Tenant| {
+                let created = t.created_at.date().to_string();
+                vec![t.id.to_string(), t.name.to_string(), created]
+            };
+            print_list(json, &tenants, as_json, &columns, row)
         }
     }
 }
@@ -631,25 +622,19 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
             let keys = store.list_api_keys(tenant.id).map_err(|e| e.to_string())?;
             let state = |k: &ApiKey| if k.is_active() { "active" } else { "revoked" };
             let prefix = |k: &ApiKey| format!("{}{}", secrets::API_KEY_MARK, k.prefix);
-            if json {
-                let rows: Vec<serde_json::Value> = keys
-                    .iter()
-                    .map(|k| {
-                        serde_json::json!({
-                            "id": k.id.to_string(),
-                            "prefix": prefix(k),
-                            "state": state(k),
-                            "roles": k.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                            "label": k.label,
-                            "createdAt": rfc3339(k.created_at),
-                            "lastUsedAt": k.last_used_at.map(rfc3339),
-                            "revokedAt": k.revoked_at.map(rfc3339),
-                        })
-                    })
-                    .collect();
-                return print_json(&rows);
-            }
-            let mut table = table(&[
+            let as_json = |k: &ApiKey| {
+                serde_json::json!({
+                    "id": k.id.to_string(),
+                    "prefix": prefix(k),
+                    "state": state(k),
+                    "roles": k.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                    "label": k.label,
+                    "createdAt": rfc3339(k.created_at),
+                    "lastUsedAt": k.last_used_at.map(rfc3339),
+                    "revokedAt": k.revoked_at.map(rfc3339),
+                })
+            };
+            let columns = [
                 "ID",
                 "PREFIX",
                 "STATE",
@@ -657,9 +642,9 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
                 "LAST USED",
                 "ROLES",
                 "LABEL",
-            ]);
-            for k in &keys {
-                table.add_row(vec![
+            ];
+            let row = |k: &ApiKey| {
+                vec![
                     k.id.to_string(),
                     prefix(k),
                     state(k).to_owned(),
@@ -668,10 +653,9 @@ fn api_key(store: &Store, command: ApiKeyCommand) -> Result<(), String> {
                         .map_or("-".to_owned(), |t| t.date().to_string()),
                     role_list(&k.roles),
                     k.label.clone().unwrap_or_default(),
-                ]);
-            }
-            println!("{table}");
-            Ok(())
+                ]
+            };
+            print_list(json, &keys, as_json, &columns, row)
         }
         ApiKeyCommand::Revoke { id } => {
             let parsed = ApiKeyId::parse(&id)
@@ -697,15 +681,31 @@ fn table(header: &[&str]) -> comfy_table::Table {
     table
 }
 
+/// `items` as a JSON array of `as_json` (with `--json`), or as a table of
+/// `columns` with a `row` each.
+fn print_list<T>(
+    json: bool,
+    items: &[T],
+    as_json: impl Fn(&T) -> serde_json::Value,
+    columns: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), String> {
+    if json {
+        let rows: Vec<serde_json::Value> = items.iter().map(as_json).collect();
+        return print_json(&rows);
+    }
+    let mut table = table(columns);
+    for item in items {
+        table.add_row(row(item));
+    }
+    println!("{table}");
+    Ok(())
+}
+
 fn print_json(rows: &[serde_json::Value]) -> Result<(), String> {
     let text = serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?;
     println!("{text}");
     Ok(())
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
 }
 
 fn role_list(roles: &BTreeSet<Role>) -> String {

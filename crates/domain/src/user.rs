@@ -264,6 +264,16 @@ pub enum Patch<T> {
     Set(T),
 }
 
+impl<T> Patch<T> {
+    /// The value this sets, if it sets one (a leave and a clear set none).
+    pub fn into_set(self) -> Option<T> {
+        match self {
+            Patch::Set(v) => Some(v),
+            Patch::Leave | Patch::Clear => None,
+        }
+    }
+}
+
 impl<T: Clone> Patch<T> {
     /// `None` → leave, `Some(None)` → clear, `Some(Some(v))` → set: the
     /// shape serde gives a JSON field that may be absent, `null` or a value.

@@ -26,6 +26,9 @@ use actix_web::web::Bytes;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, mime, web};
 use futures_core::Stream;
 use serde_json::{Map, Value};
+use userhub_domain::DomainError;
+use userhub_domain::service::DeleteUser;
+use userhub_domain::types::UserId;
 
 use super::dialect::{Dialect, DialectError};
 use super::pipeline::Access;
@@ -284,6 +287,31 @@ pub fn bearer_secret(req: &HttpRequest) -> Option<String> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The scheme and host the client addressed (`https://host`), honouring
+/// `Forwarded` / `X-Forwarded-*` from a proxy in front.
+pub fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// The user a path names. A path segment that is not a UUID names no user,
+/// so it is answered exactly as an unknown user (404).
+pub fn path_user(segment: &str) -> Result<UserId, Failure> {
+    UserId::parse(segment).map_err(|_| DomainError::NotFound("user").into())
+}
+
+/// The command to delete the user a path names.
+pub fn delete_path_user(
+    segment: &str,
+    expected_version: Option<u64>,
+) -> Result<DeleteUser, Failure> {
+    path_user(segment).map(|id| DeleteUser {
+        id,
+        expected_version,
+        comment: None,
+    })
 }
 
 /// What a route takes as its caller's credential: where in the request it

@@ -2,6 +2,8 @@
 //! request and response shapes, so that a handler reads as parse, one call,
 //! render.
 //!
+//! - [`call`]: the pipeline and the caller of a route, taken together, so
+//!   that a handler's body is one call;
 //! - [`fields`]: the one field reader for request bodies (required,
 //!   optional, patch, list), every failure a field error at its JSON path;
 //! - [`extract`]: the body, the query string, the credentials and the
@@ -15,6 +17,7 @@
 //! - [`render`]: small pieces of every dialect's response shapes;
 //! - [`tokens`]: continuation tokens signed for a tenant and a query.
 
+pub mod call;
 pub mod dialect;
 pub mod extract;
 pub mod fields;
@@ -24,10 +27,11 @@ pub mod render;
 pub mod report;
 pub mod tokens;
 
+pub use call::Call;
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
-    Bearer, BearerToken, Body, BodySettings, Caller, ClientAddr, Credential, header_text,
-    query_pairs,
+    Bearer, BearerToken, Body, BodySettings, Caller, ClientAddr, Credential, base_url,
+    delete_path_user, header_text, path_user, query_pairs,
 };
 pub use fields::{Expected, In, SecretText};
 pub use pipeline::{Accepts, Access, ClaimRefused, Pipeline};

@@ -1,12 +1,15 @@
-//! What every dialect's OpenAPI document shares: the bearer security
-//! scheme, and the error answers every route can give (one set per dialect,
+//! What every dialect's OpenAPI document shares: the security schemes
+//! (bearer, or API keys in headers), one tag and security requirement for
+//! every route of a document, and the error answers every route can give (one set per dialect,
 //! added to each operation from what the operation is, instead of rows
 //! copied by hand onto every handler).
 
 use actix_web::http::StatusCode;
 use utoipa::Modify;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{
     Content, HeaderBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Type,
 };
@@ -29,6 +32,67 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation of `openapi`, whatever its method.
+fn operations(openapi: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// A security scheme of an API key sent in a request header.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderKey {
+    /// The scheme's name, as security requirements refer to it.
+    pub scheme: &'static str,
+    /// The header the key is sent in.
+    pub header: &'static str,
+    /// What the key is and where it comes from.
+    pub description: &'static str,
+}
+
+/// Adds security schemes of API keys sent in headers.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderKeys(pub &'static [HeaderKey]);
+
+impl Modify for HeaderKeys {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for key in self.0 {
+            let value = ApiKeyValue::with_description(key.header, key.description);
+            components
+                .add_security_scheme(key.scheme, SecurityScheme::ApiKey(ApiKey::Header(value)));
+        }
+    }
+}
+
+/// Gives every operation of a document one tag and one security
+/// requirement (for a document whose routes all take the same credential).
+#[derive(Debug, Clone, Copy)]
+pub struct EveryOperation {
+    /// The tag.
+    pub tag: &'static str,
+    /// The name of the security scheme every route requires.
+    pub security: &'static str,
+}
+
+impl Modify for EveryOperation {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for operation in operations(openapi) {
+            operation.tags = Some(vec![self.tag.to_owned()]);
+            let requirement = SecurityRequirement::new(self.security, Vec::<String>::new());
+            operation.security = Some(vec![requirement]);
+        }
     }
 }
 
@@ -196,22 +260,13 @@ pub fn finish(openapi: &mut OpenApi) {
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                for (status, response) in self.standard(operation) {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.as_u16().to_string())
-                        .or_insert(RefOr::T(response));
-                }
+        for operation in operations(openapi) {
+            for (status, response) in self.standard(operation) {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.as_u16().to_string())
+                    .or_insert(RefOr::T(response));
             }
         }
     }

@@ -10,8 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use userhub_domain::admin;
 use userhub_domain::authz::Actor;
 use userhub_domain::webhook::WebhookSecret;
-use utoipa::openapi::security::SecurityRequirement;
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use super::Admin;
 use super::dto::{
@@ -23,8 +22,9 @@ use super::dto::{
     feed_query, history_query, webhook_id,
 };
 use crate::secrets;
-use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
-use crate::toolkit::{Bearer, Body, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses, EveryOperation};
+use crate::toolkit::render::no_content;
+use crate::toolkit::{Body, Call, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
 
 /// How often a long poll re-reads the feed for events committed by other
 /// nodes (this node's own commits wake it at once).
@@ -53,16 +53,15 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 )]
 #[get("/admin/v1/users/{id}/history")]
 pub async fn user_history(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Reply<Admin, Json<HistoryResponse>> {
     let parsed = history_query(&id, query_pairs(&req));
-    let page = state
-        .run(caller.access(), parsed, admin::user_history)
-        .await?;
-    Ok(Json(HistoryResponse::of(&page)))
+    call.run(parsed, admin::user_history, |page| {
+        Json(HistoryResponse::of(&page))
+    })
+    .await
 }
 
 /// The change feed.
@@ -89,21 +88,18 @@ pub async fn user_history(
     )
 )]
 #[get("/admin/v1/events")]
-pub async fn events(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-    req: HttpRequest,
-) -> Reply<Admin, Json<FeedResponse>> {
+pub async fn events(call: Call<Admin>, req: HttpRequest) -> Reply<Admin, Json<FeedResponse>> {
     let parsed = feed_query(query_pairs(&req));
     let deadline =
         tokio::time::Instant::now() + parsed.as_ref().map_or(Duration::ZERO, |(_, wait)| *wait);
     // Registered before the first read, so a commit between the read and
     // the wait is not missed.
-    let changes = state.changes.clone();
+    let changes = call.pipeline().changes.clone();
     let mut notified = std::pin::pin!(changes.notified());
     notified.as_mut().enable();
+    let (state, access) = call.into_parts();
     let (actor, mut page) = state
-        .call(caller.access(), move |ctx, actor| {
+        .call(access, move |ctx, actor| {
             let (query, _) = parsed?;
             let page = admin::read_feed(ctx, actor, query)?;
             Ok::<_, Failure>(((actor.clone(), query), page))
@@ -143,16 +139,13 @@ async fn read_again(
     )
 )]
 #[get("/admin/v1/api-keys")]
-pub async fn list_api_keys(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-) -> Reply<Admin, Json<ApiKeysResponse>> {
-    let keys = state
-        .run(caller.access(), Ok(()), admin::list_api_keys)
-        .await?;
-    Ok(Json(ApiKeysResponse {
-        api_keys: keys.iter().map(ApiKeyResponse::of).collect(),
-    }))
+pub async fn list_api_keys(call: Call<Admin>) -> Reply<Admin, Json<ApiKeysResponse>> {
+    call.run(Ok(()), admin::list_api_keys, |keys| {
+        Json(ApiKeysResponse {
+            api_keys: keys.iter().map(ApiKeyResponse::of).collect(),
+        })
+    })
+    .await
 }
 
 /// Make an API key.
@@ -168,21 +161,17 @@ pub async fn list_api_keys(
     )
 )]
 #[post("/admin/v1/api-keys")]
-pub async fn create_api_key(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Admin, HttpResponse> {
+pub async fn create_api_key(call: Call<Admin>, body: Body) -> Reply<Admin, HttpResponse> {
     let (prefix, secret) = secrets::new_api_key();
     let hash = secret.hash();
     let parsed = body.parse(|b| create_api_key_command(b, prefix, hash));
-    let key = state
-        .run(caller.access(), parsed, admin::create_api_key)
-        .await?;
-    Ok(HttpResponse::Created().json(CreatedApiKeyResponse {
-        listed: ApiKeyResponse::of(&key),
-        key: secret.expose().to_owned(),
-    }))
+    call.run(parsed, admin::create_api_key, |key| {
+        HttpResponse::Created().json(CreatedApiKeyResponse {
+            listed: ApiKeyResponse::of(&key),
+            key: secret.expose().to_owned(),
+        })
+    })
+    .await
 }
 
 /// Revoke an API key.
@@ -200,15 +189,11 @@ pub async fn create_api_key(
 )]
 #[delete("/admin/v1/api-keys/{id}")]
 pub async fn revoke_api_key(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     id: web::Path<String>,
 ) -> Reply<Admin, HttpResponse> {
-    let parsed = api_key_id(&id);
-    state
-        .run(caller.access(), parsed, admin::revoke_api_key)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    call.run(api_key_id(&id), admin::revoke_api_key, no_content)
+        .await
 }
 
 /// The tenant's custom attributes.
@@ -222,16 +207,13 @@ pub async fn revoke_api_key(
     )
 )]
 #[get("/admin/v1/attributes")]
-pub async fn list_attributes(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-) -> Reply<Admin, Json<AttributesResponse>> {
-    let definitions = state
-        .run(caller.access(), Ok(()), admin::list_attributes)
-        .await?;
-    Ok(Json(AttributesResponse {
-        attributes: definitions.iter().map(AttributeResponse::of).collect(),
-    }))
+pub async fn list_attributes(call: Call<Admin>) -> Reply<Admin, Json<AttributesResponse>> {
+    call.run(Ok(()), admin::list_attributes, |definitions| {
+        Json(AttributesResponse {
+            attributes: definitions.iter().map(AttributeResponse::of).collect(),
+        })
+    })
+    .await
 }
 
 /// Declare a custom attribute.
@@ -244,16 +226,12 @@ pub async fn list_attributes(
     )
 )]
 #[post("/admin/v1/attributes")]
-pub async fn define_attribute(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Admin, HttpResponse> {
+pub async fn define_attribute(call: Call<Admin>, body: Body) -> Reply<Admin, HttpResponse> {
     let parsed = body.parse(define_attribute_command);
-    let definition = state
-        .run(caller.access(), parsed, admin::define_attribute)
-        .await?;
-    Ok(HttpResponse::Created().json(AttributeResponse::of(&definition)))
+    call.run(parsed, admin::define_attribute, |definition| {
+        HttpResponse::Created().json(AttributeResponse::of(&definition))
+    })
+    .await
 }
 
 /// Remove a custom attribute.
@@ -270,15 +248,11 @@ pub async fn define_attribute(
 )]
 #[delete("/admin/v1/attributes/{name}")]
 pub async fn remove_attribute(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     name: web::Path<String>,
 ) -> Reply<Admin, HttpResponse> {
-    let parsed = attribute_name(&name);
-    state
-        .run(caller.access(), parsed, admin::remove_attribute)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    call.run(attribute_name(&name), admin::remove_attribute, no_content)
+        .await
 }
 
 /// Make a webhook.
@@ -299,22 +273,18 @@ pub async fn remove_attribute(
     )
 )]
 #[post("/admin/v1/webhooks")]
-pub async fn create_webhook(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Admin, HttpResponse> {
+pub async fn create_webhook(call: Call<Admin>, body: Body) -> Reply<Admin, HttpResponse> {
     let secret = secrets::new_webhook_secret();
     let signing = WebhookSecret::new(secret.expose().to_owned());
-    let allow_private = state.config.webhooks.allow_private;
+    let allow_private = call.pipeline().config.webhooks.allow_private;
     let parsed = body.parse(|b| create_webhook_command(b, allow_private, signing));
-    let webhook = state
-        .run(caller.access(), parsed, admin::create_webhook)
-        .await?;
-    Ok(HttpResponse::Created().json(CreatedWebhookResponse {
-        webhook: WebhookResponse::of(&webhook),
-        secret: secret.expose().to_owned(),
-    }))
+    call.run(parsed, admin::create_webhook, |webhook| {
+        HttpResponse::Created().json(CreatedWebhookResponse {
+            webhook: WebhookResponse::of(&webhook),
+            secret: secret.expose().to_owned(),
+        })
+    })
+    .await
 }
 
 /// The tenant's webhooks.
@@ -325,16 +295,13 @@ pub async fn create_webhook(
     )
 )]
 #[get("/admin/v1/webhooks")]
-pub async fn list_webhooks(
-    caller: Bearer<Admin>,
-    state: Pipeline,
-) -> Reply<Admin, Json<WebhooksResponse>> {
-    let webhooks = state
-        .run(caller.access(), Ok(()), admin::list_webhooks)
-        .await?;
-    Ok(Json(WebhooksResponse {
-        webhooks: webhooks.iter().map(WebhookResponse::of).collect(),
-    }))
+pub async fn list_webhooks(call: Call<Admin>) -> Reply<Admin, Json<WebhooksResponse>> {
+    call.run(Ok(()), admin::list_webhooks, |webhooks| {
+        Json(WebhooksResponse {
+            webhooks: webhooks.iter().map(WebhookResponse::of).collect(),
+        })
+    })
+    .await
 }
 
 /// A webhook.
@@ -351,14 +318,13 @@ pub async fn list_webhooks(
 )]
 #[get("/admin/v1/webhooks/{id}")]
 pub async fn get_webhook(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     id: web::Path<String>,
 ) -> Reply<Admin, Json<WebhookResponse>> {
-    let webhook = state
-        .run(caller.access(), webhook_id(&id), admin::get_webhook)
-        .await?;
-    Ok(Json(WebhookResponse::of(&webhook)))
+    call.run(webhook_id(&id), admin::get_webhook, |webhook| {
+        Json(WebhookResponse::of(&webhook))
+    })
+    .await
 }
 
 /// Delete a webhook.
@@ -374,14 +340,11 @@ pub async fn get_webhook(
 )]
 #[delete("/admin/v1/webhooks/{id}")]
 pub async fn delete_webhook(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     id: web::Path<String>,
 ) -> Reply<Admin, HttpResponse> {
-    state
-        .run(caller.access(), webhook_id(&id), admin::delete_webhook)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    call.run(webhook_id(&id), admin::delete_webhook, no_content)
+        .await
 }
 
 /// A webhook's recent delivery attempts.
@@ -398,16 +361,15 @@ pub async fn delete_webhook(
 )]
 #[get("/admin/v1/webhooks/{id}/deliveries")]
 pub async fn list_deliveries(
-    caller: Bearer<Admin>,
-    state: Pipeline,
+    call: Call<Admin>,
     id: web::Path<String>,
 ) -> Reply<Admin, Json<DeliveriesResponse>> {
-    let deliveries = state
-        .run(caller.access(), webhook_id(&id), admin::list_deliveries)
-        .await?;
-    Ok(Json(DeliveriesResponse {
-        deliveries: deliveries.iter().map(DeliveryResponse::of).collect(),
-    }))
+    call.run(webhook_id(&id), admin::list_deliveries, |deliveries| {
+        Json(DeliveriesResponse {
+            deliveries: deliveries.iter().map(DeliveryResponse::of).collect(),
+        })
+    })
+    .await
 }
 
 /// The admin API's error answers in its document: the shared body, invalid
@@ -439,31 +401,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Every admin route takes a bearer API key and is tagged `admin`.
-#[derive(Debug)]
-struct EveryRoute;
-
-impl Modify for EveryRoute {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                operation.tags = Some(vec!["admin".to_owned()]);
-                let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
-                operation.security = Some(vec![bearer]);
-            }
-        }
-    }
-}
+const EVERY_ROUTE: EveryOperation = EveryOperation {
+    tag: "admin",
+    security: "bearer",
+};
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&BearerAuth, &EveryRoute, &ERRORS),
+    modifiers(&BearerAuth, &EVERY_ROUTE, &ERRORS),
     components(schemas(
         ErrorBody,
         ActorResponse,

@@ -4,52 +4,52 @@
 //! failures are rendered by [`Blocks`].
 
 use actix_web::http::StatusCode;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use super::KEY_HEADER;
 use crate::toolkit::Mounted;
-use crate::toolkit::openapi::ErrorResponses;
+use crate::toolkit::openapi::{ErrorResponses, EveryOperation, HeaderKey, HeaderKeys};
 use std::collections::BTreeMap;
 
 use actix_web::web::Json;
 use actix_web::{HttpRequest, get, post, web};
-use userhub_domain::DomainError;
-use userhub_domain::authz::Actor;
-use userhub_domain::ports::Ctx;
 use userhub_domain::service;
-use userhub_storage::Store;
+use userhub_domain::user::User;
 
 use super::dto::{
     CreateUserRequest, GetUserResponse, GetUsersRequest, GetUsersResponse, Scoped,
     UpdateUserRequest, UserResponse, create_command, get_user_query, list_command, update_command,
 };
 use super::{Blocks, BlocksKey};
-use crate::toolkit::{
-    Body, Caller, ClaimRefused, ErrorBody, Failure, Pipeline, Reply, query_pairs,
-};
+use crate::toolkit::pipeline::Operation;
+use crate::toolkit::{Body, Call, ClaimRefused, ErrorBody, Failure, Reply, query_pairs};
+
+/// A route authenticated by `x-blocks-key`.
+type KeyCall = Call<Blocks, BlocksKey>;
 
 /// A domain operation, as a route runs it on its parsed command.
-type Operation<C, T> = fn(&Ctx<'_, Store>, &Actor, C) -> Result<T, DomainError>;
-
 /// One trip to the blocking pool: admit the caller (a `projectKey` naming
 /// another project answers as a `missing` that does not exist), then run
 /// `op` on the command, or answer what was wrong with the request.
-async fn run<C: Send + 'static, T: Send + 'static>(
-    state: &Pipeline,
-    key: Caller<Blocks, BlocksKey>,
+async fn run<C: Send + 'static, T: Send + 'static, R>(
+    call: Call<Blocks, BlocksKey>,
     missing: &'static str,
     parsed: Result<Scoped<C>, Failure>,
     op: Operation<C, T>,
-) -> Reply<Blocks, T> {
+    render: impl FnOnce(T) -> R,
+) -> Reply<Blocks, R> {
     let project = parsed.as_ref().ok().and_then(|p| p.project.clone());
-    let access = key
-        .access()
-        .claiming_unless_presented(project, ClaimRefused::AsNotFound(missing));
+    let (state, access) = call.into_parts();
+    let access = access.claiming_unless_presented(project, ClaimRefused::AsNotFound(missing));
     let done = state.call(access, move |ctx, actor| {
         Ok(op(ctx, actor, parsed?.command)?)
     });
-    Ok(done.await?)
+    Ok(render(done.await?))
+}
+
+/// A user in Blocks' shape.
+fn user_json(user: User) -> Json<UserResponse> {
+    Json(UserResponse::from_user(&user))
 }
 
 /// Create a user.
@@ -68,14 +68,9 @@ async fn run<C: Send + 'static, T: Send + 'static>(
     )
 )]
 #[post("/idp/v1/Iam/Create")]
-pub async fn create_user(
-    key: Caller<Blocks, BlocksKey>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Blocks, Json<UserResponse>> {
+pub async fn create_user(call: KeyCall, body: Body) -> Reply<Blocks, Json<UserResponse>> {
     let parsed = body.parse(create_command);
-    let user = run(&state, key, "project", parsed, service::create_user).await?;
-    Ok(Json(UserResponse::from_user(&user)))
+    run(call, "project", parsed, service::create_user, user_json).await
 }
 
 /// Update a user.
@@ -97,14 +92,9 @@ pub async fn create_user(
     )
 )]
 #[post("/idp/v1/Iam/Update")]
-pub async fn update_user(
-    key: Caller<Blocks, BlocksKey>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Blocks, Json<UserResponse>> {
+pub async fn update_user(call: KeyCall, body: Body) -> Reply<Blocks, Json<UserResponse>> {
     let parsed = body.parse(update_command);
-    let user = run(&state, key, "user", parsed, service::update_user).await?;
-    Ok(Json(UserResponse::from_user(&user)))
+    run(call, "user", parsed, service::update_user, user_json).await
 }
 
 /// Read a user.
@@ -126,17 +116,15 @@ pub async fn update_user(
     )
 )]
 #[get("/idp/v1/Iam/GetUser")]
-pub async fn get_user(
-    key: Caller<Blocks, BlocksKey>,
-    state: Pipeline,
-    req: HttpRequest,
-) -> Reply<Blocks, Json<GetUserResponse>> {
+pub async fn get_user(call: KeyCall, req: HttpRequest) -> Reply<Blocks, Json<GetUserResponse>> {
     let parsed = get_user_query(query_pairs(&req));
-    let user = run(&state, key, "user", parsed, service::get_user).await?;
-    Ok(Json(GetUserResponse {
-        data: UserResponse::from_user(&user),
-        errors: BTreeMap::new(),
-    }))
+    run(call, "user", parsed, service::get_user, |user| {
+        Json(GetUserResponse {
+            data: UserResponse::from_user(&user),
+            errors: BTreeMap::new(),
+        })
+    })
+    .await
 }
 
 /// List users, a page at a time.
@@ -156,18 +144,16 @@ pub async fn get_user(
     )
 )]
 #[post("/idp/v1/Iam/GetUsers")]
-pub async fn get_users(
-    key: Caller<Blocks, BlocksKey>,
-    state: Pipeline,
-    body: Body,
-) -> Reply<Blocks, Json<GetUsersResponse>> {
+pub async fn get_users(call: KeyCall, body: Body) -> Reply<Blocks, Json<GetUsersResponse>> {
     let parsed = body.parse(list_command);
-    let page = run(&state, key, "project", parsed, service::list_users).await?;
-    Ok(Json(GetUsersResponse {
-        data: page.users.iter().map(UserResponse::from_user).collect(),
-        total_count: page.total.unwrap_or_default(),
-        errors: BTreeMap::new(),
-    }))
+    run(call, "project", parsed, service::list_users, |page| {
+        Json(GetUsersResponse {
+            data: page.users.iter().map(UserResponse::from_user).collect(),
+            total_count: page.total.unwrap_or_default(),
+            errors: BTreeMap::new(),
+        })
+    })
+    .await
 }
 
 /// Blocks' error answers in its document: the shared body, invalid content 400.
@@ -190,34 +176,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// What every Blocks route shares in its document: the `iam` tag and the
 /// `x-blocks-key` credential (declared once here rather than on each route).
-#[derive(Debug)]
-struct EveryRoute;
+const EVERY_ROUTE: EveryOperation = EveryOperation {
+    tag: "iam",
+    security: "blocksKey",
+};
 
-impl Modify for EveryRoute {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "blocksKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                KEY_HEADER,
-                "A userhub API key of the project (`uhk_...`, made with `userhub api-key create`), or a user's access token (`uha_...`, from a login).",
-            ))),
-        );
-        let routes = openapi.paths.paths.values_mut();
-        for operation in routes
-            .flat_map(|item| [&mut item.get, &mut item.post])
-            .flatten()
-        {
-            operation.tags = Some(vec!["iam".to_owned()]);
-            let key = SecurityRequirement::new("blocksKey", Vec::<String>::new());
-            operation.security = Some(vec![key]);
-        }
-    }
-}
+/// The `x-blocks-key` credential's scheme.
+const BLOCKS_KEY: HeaderKeys = HeaderKeys(&[HeaderKey {
+    scheme: "blocksKey",
+    header: KEY_HEADER,
+    description: "A userhub API key of the project (`uhk_...`, made with `userhub api-key create`), or a user's access token (`uha_...`, from a login).",
+}]);
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&EveryRoute, &ERRORS),
+    modifiers(&BLOCKS_KEY, &EVERY_ROUTE, &ERRORS),
     components(schemas(ErrorBody, super::dto::MembershipInput)),
     tags((name = "iam", description = "Create, change, read and list users of the project")),
     paths(

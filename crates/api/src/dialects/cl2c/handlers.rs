@@ -3,18 +3,19 @@
 //! failures are rendered by [`Cl2c`] as RFC 7807 problems.
 
 use actix_web::http::StatusCode;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 
 use super::{PROBLEM_JSON, auth};
 use crate::toolkit::Mounted;
-use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
+use crate::toolkit::openapi::{BearerAuth, ErrorResponses, HeaderKey, HeaderKeys};
 use actix_web::web::Json;
 use actix_web::{get, post, put, web};
-use userhub_domain::authz::Principal;
+use userhub_domain::authz::{Actor, Principal};
+use userhub_domain::ports::Ctx;
 use userhub_domain::service;
 use userhub_domain::types::UserId;
 use userhub_domain::user::User;
+use userhub_storage::Store;
 
 use super::auth::{LoggedInUser, TenantKey};
 use super::dto::{
@@ -22,10 +23,18 @@ use super::dto::{
 };
 use super::{Cl2c, Problem};
 use crate::state::now;
-use crate::toolkit::{Body, Caller, Failure, Pipeline, Reply, RequestError};
+use crate::toolkit::{Body, Call, Failure, Reply, RequestError};
+
+/// A route authenticated by the `tenant` and `X-API-Key` headers.
+type KeyCall = Call<Cl2c, TenantKey>;
 
 fn render(user: &User) -> UserResponse {
     UserResponse::from_user(user, now())
+}
+
+/// A user in cl2c's shape.
+fn user_json(user: User) -> Json<UserResponse> {
+    Json(render(&user))
 }
 
 /// Create a user.
@@ -48,19 +57,9 @@ fn render(user: &User) -> UserResponse {
     security(("tenant" = [], "apiKey" = []))
 )]
 #[post("/v1/cl2c/user")]
-pub async fn create_user(
-    state: Pipeline,
-    caller: Caller<Cl2c, TenantKey>,
-    body: Body,
-) -> Reply<Cl2c, Json<UserResponse>> {
-    let user = state
-        .run(
-            caller.access(),
-            body.parse(create_command),
-            service::create_user,
-        )
-        .await?;
-    Ok(Json(render(&user)))
+pub async fn create_user(call: KeyCall, body: Body) -> Reply<Cl2c, Json<UserResponse>> {
+    call.run(body.parse(create_command), service::create_user, user_json)
+        .await
 }
 
 /// Change the logged-in user.
@@ -87,28 +86,25 @@ pub async fn create_user(
 )]
 #[put("/v1/cl2c/user")]
 pub async fn update_user(
-    state: Pipeline,
-    caller: Caller<Cl2c, LoggedInUser>,
+    call: Call<Cl2c, LoggedInUser>,
     body: Body,
 ) -> Reply<Cl2c, Json<UserResponse>> {
     let command = body.parse(update_command);
-    let user = state
-        .call(caller.access(), move |ctx, actor| {
-            let command = command?;
-            // The route's target is the caller: any other id is refused
-            // alike, without looking it up, so the answer says nothing
-            // about that id.
-            if actor.principal != Principal::User(command.id) {
-                return Err(RequestError::Forbidden {
+    let own = move |ctx: &Ctx<'_, Store>, actor: &Actor| {
+        let command = command?;
+        // The route's target is the caller: any other id is refused
+        // alike, without looking it up, so the answer says nothing
+        // about that id.
+        if actor.principal != Principal::User(command.id) {
+            return Err(RequestError::Forbidden {
                     reason: "this route changes the logged-in user only: `id` must be that user's own id",
                     field: Some(("id", "must be the id of the logged-in user")),
                 }
                 .into());
-            }
-            Ok(service::update_user(ctx, actor, command)?)
-        })
-        .await?;
-    Ok(Json(render(&user)))
+        }
+        Ok(service::update_user(ctx, actor, command)?)
+    };
+    call.call(own, user_json).await
 }
 
 /// List the tenant's users.
@@ -125,16 +121,12 @@ pub async fn update_user(
     security(("tenant" = [], "apiKey" = []))
 )]
 #[get("/v1/cl2c/users")]
-pub async fn list_users(
-    state: Pipeline,
-    caller: Caller<Cl2c, TenantKey>,
-) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
-    let users = state
-        .run(caller.access(), Ok(()), |ctx, actor, ()| {
-            service::all_users(ctx, actor)
-        })
-        .await?;
-    Ok(Json(users.iter().map(render).collect()))
+pub async fn list_users(call: KeyCall) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
+    let all = |ctx: &Ctx<'_, Store>, actor: &Actor, ()| service::all_users(ctx, actor);
+    call.run(Ok(()), all, |users| {
+        Json(users.iter().map(render).collect())
+    })
+    .await
 }
 
 /// Get a user.
@@ -155,14 +147,9 @@ pub async fn list_users(
     security(("tenant" = [], "apiKey" = []))
 )]
 #[get("/v1/cl2c/users/{id}")]
-pub async fn get_user(
-    state: Pipeline,
-    caller: Caller<Cl2c, TenantKey>,
-    path: web::Path<String>,
-) -> Reply<Cl2c, Json<UserResponse>> {
+pub async fn get_user(call: KeyCall, path: web::Path<String>) -> Reply<Cl2c, Json<UserResponse>> {
     let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("id")));
-    let user = state.run(caller.access(), id, service::get_user).await?;
-    Ok(Json(render(&user)))
+    call.run(id, service::get_user, user_json).await
 }
 
 /// The error answers every operation of cl2c's document lists.
@@ -185,28 +172,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Adds the `tenant` and `apiKey` header schemes the key routes require
 /// together.
-#[derive(Debug)]
-struct TenantKeyAuth;
-
-impl Modify for TenantKeyAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let mut add = |scheme: &str, header: &str, description: &str| {
-            let value = ApiKeyValue::with_description(header, description);
-            components.add_security_scheme(scheme, SecurityScheme::ApiKey(ApiKey::Header(value)));
-        };
-        add(
-            "tenant",
-            auth::TENANT_HEADER,
-            "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
-        );
-        add(
-            "apiKey",
-            auth::API_KEY_HEADER,
-            "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
-        );
-    }
-}
+const TENANT_KEY_AUTH: HeaderKeys = HeaderKeys(&[
+    HeaderKey {
+        scheme: "tenant",
+        header: auth::TENANT_HEADER,
+        description: "The tenant's name or id. Sent with `X-API-Key`; the key must belong to this tenant.",
+    },
+    HeaderKey {
+        scheme: "apiKey",
+        header: auth::API_KEY_HEADER,
+        description: "An API key of the `tenant` header's tenant (`uhk_...`, made with `userhub api-key create`).",
+    },
+]);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -217,7 +194,7 @@ impl Modify for TenantKeyAuth {
     paths(create_user, update_user, list_users, get_user),
     components(schemas(Problem)),
     tags((name = "users", description = "Create, change, list and get users")),
-    modifiers(&TenantKeyAuth, &BearerAuth, &ERRORS),
+    modifiers(&TENANT_KEY_AUTH, &BearerAuth, &ERRORS),
 )]
 struct Cl2cApi;
 

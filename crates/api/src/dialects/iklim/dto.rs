@@ -11,7 +11,7 @@ use userhub_domain::ValidationErrors;
 use userhub_domain::auth::ChangeOwnPassword;
 use userhub_domain::error::ValueError;
 use userhub_domain::query::{
-    PageRequest as DomainPage, Sort, SortDirection, SortField, UserFilter, UserQuery,
+    PageRequest as DomainPage, Sort, SortDirection, SortField, UserFilter, UserPage, UserQuery,
 };
 use userhub_domain::service::{CreateUser, ListUsers, UpdateUser};
 use userhub_domain::types::{Locale, PersonName, Role, Status, TimeZone, UserId, email_login};
@@ -399,6 +399,22 @@ pub struct PageResponse {
     pub page_number: u64,
     /// The page size asked for.
     pub page_size: u32,
+}
+
+impl PageResponse {
+    /// `found`, answered as the request asked (`echo`).
+    pub fn of(found: &UserPage, echo: &PageEcho) -> Self {
+        Self {
+            users: found
+                .users
+                .iter()
+                .map(|user| UserResponse::from_user(user, echo.include_account))
+                .collect(),
+            total_records: found.total.unwrap_or_default(),
+            page_number: echo.page_number,
+            page_size: echo.page_size,
+        }
+    }
 }
 
 /// The tokens of a login or refresh.

@@ -5,9 +5,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, get, patch, post, web};
 use userhub_domain::DomainError;
-use userhub_domain::auth::{self, ChangeOwnPassword, LogIn, NewSession, Refresh};
+use userhub_domain::auth::{self, ChangeOwnPassword, LogIn, NewSession, Refresh, TokenHashes};
+use userhub_domain::authz::Actor;
+use userhub_domain::ports::Ctx;
 use userhub_domain::service;
 use userhub_domain::types::UserId;
+use userhub_domain::user::User;
+use userhub_storage::Store;
 use utoipa::OpenApi;
 
 use super::Iklim;
@@ -17,11 +21,11 @@ use super::dto::{
     change_password_command, create_command, login_fields, page_command, refresh_token,
     update_command,
 };
-use crate::secrets::{self, Secret};
+use crate::secrets;
 use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
-    Bearer, Body, Challenge, ClientAddr, ErrorBody, Failure, Pipeline, Reply, RequestError,
+    Body, Call, Challenge, ClientAddr, ErrorBody, Failure, Pipeline, Reply, RequestError,
     header_text,
 };
 
@@ -44,19 +48,13 @@ use actix_web::web::Json;
     security(("bearer" = []))
 )]
 #[post("/v1/users/create")]
-pub async fn create_user(
-    state: Pipeline,
-    caller: Bearer<Iklim>,
-    body: Body,
-) -> Reply<Iklim, Json<UserResponse>> {
-    let user = state
-        .run(
-            caller.access(),
-            body.parse(create_command),
-            service::create_user,
-        )
-        .await?;
-    Ok(Json(UserResponse::from_user(&user, true)))
+pub async fn create_user(call: Call<Iklim>, body: Body) -> Reply<Iklim, Json<UserResponse>> {
+    call.run(
+        body.parse(create_command),
+        service::create_user,
+        with_account,
+    )
+    .await
 }
 
 /// Update a user.
@@ -81,19 +79,13 @@ pub async fn create_user(
     security(("bearer" = []))
 )]
 #[patch("/v1/users/update")]
-pub async fn update_user(
-    state: Pipeline,
-    caller: Bearer<Iklim>,
-    body: Body,
-) -> Reply<Iklim, Json<UserResponse>> {
-    let user = state
-        .run(
-            caller.access(),
-            body.parse(update_command),
-            service::update_user,
-        )
-        .await?;
-    Ok(Json(UserResponse::from_user(&user, true)))
+pub async fn update_user(call: Call<Iklim>, body: Body) -> Reply<Iklim, Json<UserResponse>> {
+    call.run(
+        body.parse(update_command),
+        service::update_user,
+        with_account,
+    )
+    .await
 }
 
 /// List users, a page at a time.
@@ -112,28 +104,16 @@ pub async fn update_user(
     security(("bearer" = []))
 )]
 #[post("/v1/users/page")]
-pub async fn page_users(
-    state: Pipeline,
-    caller: Bearer<Iklim>,
-    body: Body,
-) -> Reply<Iklim, Json<PageResponse>> {
+pub async fn page_users(call: Call<Iklim>, body: Body) -> Reply<Iklim, Json<PageResponse>> {
     let page = body.parse(page_command);
-    let (found, query) = state
-        .call(caller.access(), move |ctx, actor| {
-            let PageQuery { command, echo } = page?;
-            Ok((service::list_users(ctx, actor, command)?, echo))
-        })
-        .await?;
-    Ok(Json(PageResponse {
-        users: found
-            .users
-            .iter()
-            .map(|user| UserResponse::from_user(user, query.include_account))
-            .collect(),
-        total_records: found.total.unwrap_or_default(),
-        page_number: query.page_number,
-        page_size: query.page_size,
-    }))
+    let listed = move |ctx: &Ctx<'_, Store>, actor: &Actor| {
+        let PageQuery { command, echo } = page?;
+        Ok((service::list_users(ctx, actor, command)?, echo))
+    };
+    call.call(listed, |(found, query)| {
+        Json(PageResponse::of(&found, &query))
+    })
+    .await
 }
 
 /// The caller.
@@ -149,13 +129,13 @@ pub async fn page_users(
     security(("bearer" = []))
 )]
 #[get("/v1/users/me")]
-pub async fn me(state: Pipeline, caller: Bearer<Iklim>) -> Reply<Iklim, Json<UserResponse>> {
-    let user = state
-        .run(caller.access(), Ok(()), |ctx, actor, ()| {
-            auth::current_user(ctx.repo, actor)
-        })
-        .await?;
-    Ok(Json(UserResponse::from_user(&user, true)))
+pub async fn me(call: Call<Iklim>) -> Reply<Iklim, Json<UserResponse>> {
+    call.run(
+        Ok(()),
+        |ctx, actor, ()| auth::current_user(ctx.repo, actor),
+        with_account,
+    )
+    .await
 }
 
 /// Change the caller's own password.
@@ -177,8 +157,7 @@ pub async fn me(state: Pipeline, caller: Bearer<Iklim>) -> Reply<Iklim, Json<Use
 )]
 #[post("/v1/users/change-password")]
 pub async fn change_password(
-    state: Pipeline,
-    caller: Bearer<Iklim>,
+    call: Call<Iklim>,
     client: ClientAddr,
     body: Body,
 ) -> Reply<Iklim, Json<UserResponse>> {
@@ -188,20 +167,30 @@ pub async fn change_password(
             client: client.for_throttle(),
             ..command
         });
-    let user = state
-        .run(caller.access(), command, auth::change_own_password)
-        .await?;
-    Ok(Json(UserResponse::from_user(&user, true)))
+    call.run(command, auth::change_own_password, with_account)
+        .await
 }
 
-fn tokens(session: NewSession, access: Secret, renewal: Secret, expires_in: i64) -> TokenResponse {
-    TokenResponse {
+/// A user in iklim's shape, with its account.
+fn with_account(user: User) -> Json<UserResponse> {
+    Json(UserResponse::from_user(&user, true))
+}
+
+/// One trip to start a session (a login or a refresh) with a fresh pair
+/// of tokens, answered with the pair.
+async fn start_session(
+    state: Pipeline,
+    start: impl FnOnce(&Ctx<'_, Store>, TokenHashes) -> Result<NewSession, Failure> + Send + 'static,
+) -> Reply<Iklim, Json<TokenResponse>> {
+    let (access, renewal, hashes) = secrets::new_session_tokens();
+    let session = state.call_anonymous(move |ctx| start(ctx, hashes)).await?;
+    Ok(Json(TokenResponse {
         username: session.user.username.as_str().to_owned(),
         token_type: "Bearer".to_owned(),
         access_token: access.expose().to_owned(),
         refresh_token: renewal.expose().to_owned(),
-        expires_in,
-    }
+        expires_in: state.config.tokens.access.whole_seconds(),
+    }))
 }
 
 /// Log in with a username and password.
@@ -232,25 +221,19 @@ pub async fn login(
     body: Body,
 ) -> Reply<Iklim, Json<TokenResponse>> {
     let (login, password) = body.parse(login_fields)?;
-    let (access_token, refresh_token, hashes) = secrets::new_session_tokens();
-    let command = LogIn {
-        tenant: header_text(&req, "tenant"),
-        login,
-        password,
-        location: client.text(),
-        client: client.for_throttle(),
-        tokens: hashes,
-    };
-    let session = state
-        .call_anonymous(move |ctx| Ok(auth::log_in(ctx, command)?))
-        .await?;
-    let expires_in = state.config.tokens.access.whole_seconds();
-    Ok(Json(tokens(
-        session,
-        access_token,
-        refresh_token,
-        expires_in,
-    )))
+    let tenant = header_text(&req, "tenant");
+    start_session(state, move |ctx, tokens| {
+        let command = LogIn {
+            tenant,
+            login,
+            password,
+            location: client.text(),
+            client: client.for_throttle(),
+            tokens,
+        };
+        Ok(auth::log_in(ctx, command)?)
+    })
+    .await
 }
 
 /// Exchange a refresh token for a new pair.
@@ -279,24 +262,14 @@ pub async fn refresh(state: Pipeline, body: Body) -> Reply<Iklim, Json<TokenResp
     if !presented.expose().starts_with(secrets::REFRESH_TOKEN_MARK) {
         return Err(rejected().into());
     }
-    let (access_token, refresh_token, hashes) = secrets::new_session_tokens();
-    let command = Refresh {
-        presented: secrets::sha256_hex(presented.expose()),
-        tokens: hashes,
-    };
-    let session = state
-        .call_anonymous(move |ctx| match auth::refresh_session(ctx, command) {
+    let presented = secrets::sha256_hex(presented.expose());
+    start_session(state, move |ctx, tokens| {
+        match auth::refresh_session(ctx, Refresh { presented, tokens }) {
             Err(DomainError::Unauthenticated) => Err(rejected()),
             other => Ok(other?),
-        })
-        .await?;
-    let expires_in = state.config.tokens.access.whole_seconds();
-    Ok(Json(tokens(
-        session,
-        access_token,
-        refresh_token,
-        expires_in,
-    )))
+        }
+    })
+    .await
 }
 
 /// A user's account.
@@ -316,13 +289,14 @@ pub async fn refresh(state: Pipeline, body: Body) -> Reply<Iklim, Json<TokenResp
 )]
 #[get("/v1/accounts/{userId}")]
 pub async fn account(
-    state: Pipeline,
-    caller: Bearer<Iklim>,
+    call: Call<Iklim>,
     path: web::Path<String>,
 ) -> Reply<Iklim, Json<AccountResponse>> {
     let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("userId")));
-    let user = state.run(caller.access(), id, service::get_user).await?;
-    Ok(Json(AccountResponse::from_user(&user)))
+    call.run(id, service::get_user, |user| {
+        Json(AccountResponse::from_user(&user))
+    })
+    .await
 }
 
 /// The dialect as the application mounts it.

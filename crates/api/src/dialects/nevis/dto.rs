@@ -459,11 +459,13 @@ fn profile(errors: &mut ValidationErrors, dto: CreateUserRequest) -> Profile {
     changes.phone = part.patch("contacts.telephone", contacts.telephone, PhoneNumber::parse);
     changes.fax = part.patch("contacts.telefax", contacts.telefax, PhoneNumber::parse);
     changes.remarks = top.patch("remarks", dto.remarks, Remarks::parse);
-    let comment = set(top.patch(
-        "modificationComment",
-        dto.modification_comment,
-        ChangeComment::parse,
-    ));
+    let comment = top
+        .patch(
+            "modificationComment",
+            dto.modification_comment,
+            ChangeComment::parse,
+        )
+        .into_set();
     let attributes = properties(top.errors, dto.properties);
     Profile {
         changes,
@@ -500,13 +502,6 @@ fn properties(errors: &mut ValidationErrors, input: In<Map<String, Value>>) -> A
     attributes
 }
 
-fn set<T>(patch: Patch<T>) -> Option<T> {
-    match patch {
-        Patch::Set(value) => Some(value),
-        Patch::Leave | Patch::Clear => None,
-    }
-}
-
 /// The language a user gets when none is given, as Nevis documents.
 fn default_language() -> Option<Locale> {
     Locale::parse("en").ok()
@@ -532,16 +527,16 @@ pub fn create_command(body: Map<String, Value>) -> Result<CreateUser, Failure> {
     let user = ids.map(|(username, email)| {
         let mut user = NewUser::new(username, email);
         user.id = id;
-        user.locale = set(changes.locale).or_else(default_language);
-        user.title = set(changes.title);
-        user.first_name = set(changes.first_name);
-        user.last_name = set(changes.last_name);
-        user.gender = set(changes.gender);
-        user.birth_date = set(changes.birth_date);
+        user.locale = changes.locale.into_set().or_else(default_language);
+        user.title = changes.title.into_set();
+        user.first_name = changes.first_name.into_set();
+        user.last_name = changes.last_name.into_set();
+        user.gender = changes.gender.into_set();
+        user.birth_date = changes.birth_date.into_set();
         user.address = changes.address.applied_to(&Address::default());
-        user.phone = set(changes.phone);
-        user.fax = set(changes.fax);
-        user.remarks = set(changes.remarks);
+        user.phone = changes.phone.into_set();
+        user.fax = changes.fax.into_set();
+        user.remarks = changes.remarks.into_set();
         user
     });
     Ok(CreateUser {

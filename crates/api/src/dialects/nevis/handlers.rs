@@ -7,20 +7,22 @@ use utoipa::OpenApi;
 
 use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
-use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::web::Json;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use userhub_domain::DomainError;
-use userhub_domain::service::{self, DeleteUser};
-use userhub_domain::types::UserId;
+use userhub_domain::authz::Actor;
+use userhub_domain::ports::Ctx;
+use userhub_domain::service;
+use userhub_domain::user::User;
+use userhub_storage::Store;
 
 use super::dto::{
     CreateUserRequest, ListResponse, Pagination, UpdateUserRequest, UserResponse, create_command,
     list_command, unknown_filters, update_command,
 };
 use super::{Nevis, NevisErrorBody};
+use crate::toolkit::render::{created_at, no_content};
 use crate::toolkit::tokens::{self, TokenScope};
-use crate::toolkit::{Bearer, Body, Failure, Pipeline, Reply, query_pairs};
+use crate::toolkit::{Body, Call, Reply, base_url, delete_path_user, path_user, query_pairs};
 
 /// Where Nevis's users live.
 const USERS: &str = "/nevis/api/v1/users";
@@ -28,10 +30,9 @@ const USERS: &str = "/nevis/api/v1/users";
 /// What the list's continuation tokens are sealed for.
 const LIST_TOKENS: &str = "nevis.users";
 
-/// The path's user id. One that is not a UUID names no user, so it is
-/// answered exactly as an unknown user.
-fn path_user(path: &str) -> Result<UserId, Failure> {
-    UserId::parse(path).map_err(|_| DomainError::NotFound("user").into())
+/// A user in Nevis's shape.
+fn user_json(user: User) -> Json<UserResponse> {
+    Json(UserResponse::from_user(&user))
 }
 
 /// Create a user.
@@ -56,27 +57,15 @@ fn path_user(path: &str) -> Result<UserId, Failure> {
 )]
 #[post("/nevis/api/v1/users")]
 pub async fn create_user(
-    state: Pipeline,
+    call: Call<Nevis>,
     req: HttpRequest,
-    caller: Bearer<Nevis>,
     body: Body,
 ) -> Reply<Nevis, HttpResponse> {
-    let user = state
-        .run(
-            caller.access(),
-            body.parse(create_command),
-            service::create_user,
-        )
-        .await?;
-    // The base is the scheme and host the client addressed (honouring
-    // `Forwarded` / `X-Forwarded-*` from a proxy in front).
-    let info = req.connection_info();
-    let location = format!("{}://{}{USERS}/{}", info.scheme(), info.host(), user.id);
-    let mut response = HttpResponse::Created();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.insert_header((LOCATION, value));
-    }
-    Ok(response.json(UserResponse::from_user(&user)))
+    let base = base_url(&req);
+    call.run(body.parse(create_command), service::create_user, |user| {
+        created_at(&format!("{base}{USERS}/{}", user.id)).json(UserResponse::from_user(&user))
+    })
+    .await
 }
 
 /// List users.
@@ -110,38 +99,35 @@ pub async fn create_user(
     security(("bearer" = []))
 )]
 #[get("/nevis/api/v1/users")]
-pub async fn list_users(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Nevis>,
-) -> Reply<Nevis, Json<ListResponse>> {
+pub async fn list_users(call: Call<Nevis>, req: HttpRequest) -> Reply<Nevis, Json<ListResponse>> {
     let params = query_pairs(&req);
-    let key = state.token_key.clone();
-    let (page, limit, next) = state
-        .call(caller.access(), move |ctx, actor| {
-            let params = params?;
-            // The token is bound to the tenant and the filters; the page
-            // size may change from page to page.
-            let scope = TokenScope::new(
-                LIST_TOKENS,
-                actor.tenant,
-                &params,
-                &["continuationToken", "limit"],
-            );
-            let (mut command, limit) = list_command(params);
-            tokens::open_page(&key, &scope, &mut command);
-            let page = service::list_users(ctx, actor, command).map_err(unknown_filters)?;
-            let next = tokens::seal_next(&key, &scope, page.next.as_ref());
-            Ok((page, limit, next))
+    let key = call.pipeline().token_key.clone();
+    let listed = move |ctx: &Ctx<'_, Store>, actor: &Actor| {
+        let params = params?;
+        // The token is bound to the tenant and the filters; the page
+        // size may change from page to page.
+        let scope = TokenScope::new(
+            LIST_TOKENS,
+            actor.tenant,
+            &params,
+            &["continuationToken", "limit"],
+        );
+        let (mut command, limit) = list_command(params);
+        tokens::open_page(&key, &scope, &mut command);
+        let page = service::list_users(ctx, actor, command).map_err(unknown_filters)?;
+        let next = tokens::seal_next(&key, &scope, page.next.as_ref());
+        Ok((page, limit, next))
+    };
+    call.call(listed, |(page, limit, next)| {
+        Json(ListResponse {
+            items: page.users.iter().map(UserResponse::from_user).collect(),
+            pagination: Pagination {
+                continuation_token: next,
+                limit,
+            },
         })
-        .await?;
-    Ok(Json(ListResponse {
-        items: page.users.iter().map(UserResponse::from_user).collect(),
-        pagination: Pagination {
-            continuation_token: next,
-            limit,
-        },
-    }))
+    })
+    .await
 }
 
 /// Get a user.
@@ -163,13 +149,11 @@ pub async fn list_users(
 )]
 #[get("/nevis/api/v1/users/{userId}")]
 pub async fn get_user(
-    state: Pipeline,
-    caller: Bearer<Nevis>,
+    call: Call<Nevis>,
     path: web::Path<String>,
 ) -> Reply<Nevis, Json<UserResponse>> {
-    let id = path_user(&path);
-    let user = state.run(caller.access(), id, service::get_user).await?;
-    Ok(Json(UserResponse::from_user(&user)))
+    call.run(path_user(&path), service::get_user, user_json)
+        .await
 }
 
 /// Update a user.
@@ -197,17 +181,12 @@ pub async fn get_user(
 )]
 #[patch("/nevis/api/v1/users/{userId}")]
 pub async fn update_user(
-    state: Pipeline,
-    caller: Bearer<Nevis>,
+    call: Call<Nevis>,
     path: web::Path<String>,
     body: Body,
 ) -> Reply<Nevis, Json<UserResponse>> {
-    let id = path_user(&path);
-    let command = body.parse(|body| update_command(id, body));
-    let user = state
-        .run(caller.access(), command, service::update_user)
-        .await?;
-    Ok(Json(UserResponse::from_user(&user)))
+    let command = body.parse(|body| update_command(path_user(&path), body));
+    call.run(command, service::update_user, user_json).await
 }
 
 /// Delete a user.
@@ -229,20 +208,13 @@ pub async fn update_user(
     security(("bearer" = []))
 )]
 #[delete("/nevis/api/v1/users/{userId}")]
-pub async fn delete_user(
-    state: Pipeline,
-    caller: Bearer<Nevis>,
-    path: web::Path<String>,
-) -> Reply<Nevis, HttpResponse> {
-    let command = path_user(&path).map(|id| DeleteUser {
-        id,
-        expected_version: None,
-        comment: None,
-    });
-    state
-        .run(caller.access(), command, service::delete_user)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn delete_user(call: Call<Nevis>, path: web::Path<String>) -> Reply<Nevis, HttpResponse> {
+    call.run(
+        delete_path_user(&path, None),
+        service::delete_user,
+        no_content,
+    )
+    .await
 }
 
 /// The dialect as the application mounts it.

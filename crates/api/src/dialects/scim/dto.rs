@@ -557,34 +557,57 @@ impl ListParams {
         }
     }
 
+    /// The filter, read by `parse`.
+    fn filter_by<F>(
+        &self,
+        errors: &mut ValidationErrors,
+        parse: fn(&str) -> Result<F, ValueError>,
+    ) -> Option<F> {
+        let text = self.filter.as_deref()?;
+        errors.check("filter", parse(text))
+    }
+
+    /// `sortBy` (any letter case, with or without its schema's URN) as one
+    /// of `keys`; `default` when it is not given. Another is refused,
+    /// naming what it `can_be`.
+    fn sort_key<S: Copy>(
+        &self,
+        errors: &mut ValidationErrors,
+        keys: &[(&str, S)],
+        default: S,
+        can_be: &str,
+    ) -> S {
+        let Some(given) = self.sort_by.as_deref() else {
+            return default;
+        };
+        let given = super::filter::strip_urn(&given.trim().to_ascii_lowercase()).to_owned();
+        match keys.iter().find(|(key, _)| *key == given) {
+            Some((_, sort)) => *sort,
+            None => {
+                errors.push(error(
+                    "invalid_value",
+                    format!("can only be {can_be}"),
+                    "sortBy",
+                ));
+                default
+            }
+        }
+    }
+
     /// The domain's list command for Users.
     pub fn users_command(&self) -> Result<ListUsers, Failure> {
         let mut errors = ValidationErrors::new();
-        let expression = match &self.filter {
-            Some(text) => errors.check("filter", super::filter::user_filter(text)),
-            None => None,
-        };
-        let field = match self
-            .sort_by
-            .as_deref()
-            .map(|s| super::filter::strip_urn(&s.trim().to_ascii_lowercase()).to_owned())
-        {
-            None => SortField::CreatedAt,
-            Some(s) => match s.as_str() {
-                "username" => SortField::Username,
-                "emails" | "emails.value" => SortField::Email,
-                "meta.created" | "id" => SortField::CreatedAt,
-                "meta.lastmodified" => SortField::UpdatedAt,
-                _ => {
-                    errors.push(error(
-                        "invalid_value",
-                        "can only be userName, emails.value, meta.created or meta.lastModified",
-                        "sortBy",
-                    ));
-                    SortField::CreatedAt
-                }
-            },
-        };
+        let expression = self.filter_by(&mut errors, super::filter::user_filter);
+        let keys = [
+            ("username", SortField::Username),
+            ("emails", SortField::Email),
+            ("emails.value", SortField::Email),
+            ("meta.created", SortField::CreatedAt),
+            ("id", SortField::CreatedAt),
+            ("meta.lastmodified", SortField::UpdatedAt),
+        ];
+        let can_be = "userName, emails.value, meta.created or meta.lastModified";
+        let field = self.sort_key(&mut errors, &keys, SortField::CreatedAt, can_be);
         errors.into_result()?;
         Ok(ListUsers::new(UserQuery {
             filter: UserFilter {
@@ -607,29 +630,14 @@ impl ListParams {
     pub fn groups_query(&self) -> Result<userhub_domain::group::GroupQuery, Failure> {
         use userhub_domain::group::{GroupQuery, GroupSort};
         let mut errors = ValidationErrors::new();
-        let filter = match &self.filter {
-            Some(text) => errors.check("filter", super::filter::group_filter(text)),
-            None => None,
-        };
-        let sort = match self
-            .sort_by
-            .as_deref()
-            .map(|s| super::filter::strip_urn(&s.trim().to_ascii_lowercase()).to_owned())
-        {
-            None => GroupSort::Created,
-            Some(s) => match s.as_str() {
-                "displayname" => GroupSort::DisplayName,
-                "meta.created" | "id" => GroupSort::Created,
-                _ => {
-                    errors.push(error(
-                        "invalid_value",
-                        "can only be displayName or meta.created",
-                        "sortBy",
-                    ));
-                    GroupSort::Created
-                }
-            },
-        };
+        let filter = self.filter_by(&mut errors, super::filter::group_filter);
+        let keys = [
+            ("displayname", GroupSort::DisplayName),
+            ("meta.created", GroupSort::Created),
+            ("id", GroupSort::Created),
+        ];
+        let can_be = "displayName or meta.created";
+        let sort = self.sort_key(&mut errors, &keys, GroupSort::Created, can_be);
         errors.into_result()?;
         Ok(GroupQuery {
             filter,
@@ -1114,41 +1122,16 @@ pub fn create_user_command(body: Map<String, Value>) -> Result<CreateUser, Failu
     let user = match (c.username.clone(), email) {
         (Some(username), Some(email)) => {
             let mut new = NewUser::new(username, email);
-            let set = |p: Patch<PersonName>| match p {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.first_name = set(c.first_name);
-            new.middle_name = set(c.middle_name);
-            new.last_name = set(c.last_name);
-            new.title = match c.title {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.locale = match c.locale {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.time_zone = match c.time_zone {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.phone = match c.phone {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.fax = match c.fax {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.external_id = match c.external_id {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
-            new.account.company = match c.account.company {
-                Patch::Set(v) => Some(v),
-                _ => None,
-            };
+            new.first_name = c.first_name.into_set();
+            new.middle_name = c.middle_name.into_set();
+            new.last_name = c.last_name.into_set();
+            new.title = c.title.into_set();
+            new.locale = c.locale.into_set();
+            new.time_zone = c.time_zone.into_set();
+            new.phone = c.phone.into_set();
+            new.fax = c.fax.into_set();
+            new.external_id = c.external_id.into_set();
+            new.account.company = c.account.company.into_set();
             new.address = c.address.applied_to(&new.address);
             if let Some(roles) = c.roles
                 && !roles.is_empty()

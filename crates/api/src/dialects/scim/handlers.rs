@@ -4,77 +4,25 @@
 //! renders; failures are rendered by [`Scim`].
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ETAG, HeaderValue, IF_MATCH, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use userhub_domain::DomainError;
-use userhub_domain::group::{self, DeleteGroup};
-use userhub_domain::service::{self, DeleteUser};
-use userhub_domain::types::UserId;
+use userhub_domain::group;
+use userhub_domain::service;
 use utoipa::OpenApi;
 
 use super::dto::{
-    self, ListParams, Projection, create_group_command, create_user_command, group_id,
-    group_resource, if_match, list_response, patch_group_command, patch_user_command,
-    replace_group_command, replace_user_command, user_resource,
+    self, ListParams, create_group_command, create_user_command, list_response,
+    patch_group_command, patch_user_command, replace_group_command, replace_user_command,
 };
+use super::resource::{GROUPS, ScimRequest, USERS, base, scim_json};
 use super::{MEDIA_TYPE, Scim, ScimError};
 use crate::toolkit::openapi::{AnswersIn, BearerAuth, ErrorResponses};
-use crate::toolkit::{Bearer, Body, Failure, Mounted, Pipeline, Reply, query_pairs};
+use crate::toolkit::{Body, Failure, Mounted, Reply};
 
-/// The SCIM base URL the client addressed (`https://host/scim/v2`),
-/// honouring `Forwarded` / `X-Forwarded-*` from a proxy in front.
-fn base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}/scim/v2", info.scheme(), info.host())
-}
-
-/// The path's user id; one that is not a UUID names no user (404).
-fn path_user(path: &str) -> Result<UserId, Failure> {
-    UserId::parse(path).map_err(|_| DomainError::NotFound("user").into())
-}
-
-/// The `If-Match` header's version, if any.
-fn expected_version(req: &HttpRequest) -> Option<u64> {
-    if_match(req.headers().get(IF_MATCH).and_then(|v| v.to_str().ok()))
-}
-
-/// A resource answer: SCIM's media type, its `ETag`, and for a creation
-/// its `Location`.
-fn resource(status: StatusCode, body: Value, projection: &Projection) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response.content_type(MEDIA_TYPE);
-    let meta = body.get("meta");
-    if let Some(version) = meta.and_then(|m| m.get("version")).and_then(Value::as_str)
-        && let Ok(value) = HeaderValue::from_str(version)
-    {
-        response.insert_header((ETAG, value));
-    }
-    if status == StatusCode::CREATED
-        && let Some(location) = meta.and_then(|m| m.get("location")).and_then(Value::as_str)
-        && let Ok(value) = HeaderValue::from_str(location)
-    {
-        response.insert_header((LOCATION, value));
-    }
-    response.body(projection.apply(body).to_string())
-}
-
-fn scim_json(status: StatusCode, body: Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(MEDIA_TYPE)
-        .body(body.to_string())
-}
-
-/// The query string's `attributes` and `excludedAttributes`.
-fn projection(req: &HttpRequest) -> Projection {
-    let pairs = query_pairs(req).unwrap_or_default();
-    let find = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    Projection::new(find("attributes"), find("excludedAttributes"))
+/// A `.search` body's list parameters.
+fn search_params(object: Map<String, Value>) -> Result<ListParams, Failure> {
+    ListParams::read(&object)
 }
 
 // ---- Users ----
@@ -98,24 +46,13 @@ fn projection(req: &HttpRequest) -> Projection {
     security(("bearer" = []))
 )]
 #[post("/scim/v2/Users")]
-pub async fn create_user(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    body: Body,
-) -> Reply<Scim, HttpResponse> {
-    let user = state
-        .run(
-            caller.access(),
-            body.parse(create_user_command),
-            service::create_user,
-        )
-        .await?;
-    Ok(resource(
-        StatusCode::CREATED,
-        user_resource(&user, &base(&req)),
-        &projection(&req),
-    ))
+pub async fn create_user(scim: ScimRequest, body: Body) -> Reply<Scim, HttpResponse> {
+    scim.create(
+        &USERS,
+        body.parse(create_user_command),
+        service::create_user,
+    )
+    .await
 }
 
 /// Get a user.
@@ -137,46 +74,8 @@ pub async fn create_user(
     security(("bearer" = []))
 )]
 #[get("/scim/v2/Users/{id}")]
-pub async fn get_user(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    path: web::Path<String>,
-) -> Reply<Scim, HttpResponse> {
-    let user = state
-        .run(caller.access(), path_user(&path), service::get_user)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        user_resource(&user, &base(&req)),
-        &projection(&req),
-    ))
-}
-
-async fn list_users_with(
-    state: Pipeline,
-    req: &HttpRequest,
-    caller: Bearer<Scim>,
-    params: Result<ListParams, Failure>,
-) -> Reply<Scim, HttpResponse> {
-    let (start_index, projection) = match &params {
-        Ok(p) => (p.start_index, p.projection.clone()),
-        Err(_) => (1, Projection::default()),
-    };
-    let command = params.and_then(|p| p.users_command());
-    let page = state
-        .run(caller.access(), command, service::list_users)
-        .await?;
-    let base = base(req);
-    let resources = page
-        .users
-        .iter()
-        .map(|u| projection.apply(user_resource(u, &base)))
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        list_response(resources, page.total.unwrap_or(0), start_index),
-    ))
+pub async fn get_user(scim: ScimRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    scim.get(&USERS, &path, service::get_user).await
 }
 
 /// List users.
@@ -207,15 +106,8 @@ async fn list_users_with(
     security(("bearer" = []))
 )]
 #[get("/scim/v2/Users")]
-pub async fn list_users(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-) -> Reply<Scim, HttpResponse> {
-    let params = query_pairs(&req)
-        .map_err(Failure::from)
-        .and_then(ListParams::from_pairs);
-    list_users_with(state, &req, caller, params).await
+pub async fn list_users(scim: ScimRequest) -> Reply<Scim, HttpResponse> {
+    scim.list(&USERS, service::list_users).await
 }
 
 /// Search users: the list's parameters in a `SearchRequest` body.
@@ -228,14 +120,9 @@ pub async fn list_users(
     security(("bearer" = []))
 )]
 #[post("/scim/v2/Users/.search")]
-pub async fn search_users(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    body: Body,
-) -> Reply<Scim, HttpResponse> {
-    let params = body.parse(|object| ListParams::read(&object));
-    list_users_with(state, &req, caller, params).await
+pub async fn search_users(scim: ScimRequest, body: Body) -> Reply<Scim, HttpResponse> {
+    scim.search(&USERS, body.parse(search_params), service::list_users)
+        .await
 }
 
 /// Replace a user.
@@ -258,23 +145,18 @@ pub async fn search_users(
 )]
 #[put("/scim/v2/Users/{id}")]
 pub async fn replace_user(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
+    scim: ScimRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Reply<Scim, HttpResponse> {
-    let version = expected_version(&req);
-    let id = path_user(&path);
-    let command = body.parse(|object| replace_user_command(id, version, object));
-    let user = state
-        .run(caller.access(), command, service::update_user)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        user_resource(&user, &base(&req)),
-        &projection(&req),
-    ))
+    scim.change(
+        &USERS,
+        &path,
+        body,
+        replace_user_command,
+        service::update_user,
+    )
+    .await
 }
 
 /// Patch a user.
@@ -299,23 +181,18 @@ pub async fn replace_user(
 )]
 #[patch("/scim/v2/Users/{id}")]
 pub async fn patch_user(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
+    scim: ScimRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Reply<Scim, HttpResponse> {
-    let version = expected_version(&req);
-    let id = path_user(&path);
-    let command = body.parse(|object| patch_user_command(id, version, object));
-    let user = state
-        .run(caller.access(), command, service::update_user)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        user_resource(&user, &base(&req)),
-        &projection(&req),
-    ))
+    scim.change(
+        &USERS,
+        &path,
+        body,
+        patch_user_command,
+        service::update_user,
+    )
+    .await
 }
 
 /// Delete a user: it is marked DELETED, and from then on answers 404 on
@@ -331,21 +208,8 @@ pub async fn patch_user(
     security(("bearer" = []))
 )]
 #[delete("/scim/v2/Users/{id}")]
-pub async fn delete_user(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    path: web::Path<String>,
-) -> Reply<Scim, HttpResponse> {
-    let command = path_user(&path).map(|id| DeleteUser {
-        id,
-        expected_version: expected_version(&req),
-        comment: None,
-    });
-    state
-        .run(caller.access(), command, service::delete_user)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn delete_user(scim: ScimRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    scim.delete(&USERS, &path, service::delete_user).await
 }
 
 // ---- Groups ----
@@ -363,24 +227,13 @@ pub async fn delete_user(
     security(("bearer" = []))
 )]
 #[post("/scim/v2/Groups")]
-pub async fn create_group(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    body: Body,
-) -> Reply<Scim, HttpResponse> {
-    let view = state
-        .run(
-            caller.access(),
-            body.parse(create_group_command),
-            group::create_group,
-        )
-        .await?;
-    Ok(resource(
-        StatusCode::CREATED,
-        group_resource(&view, &base(&req)),
-        &projection(&req),
-    ))
+pub async fn create_group(scim: ScimRequest, body: Body) -> Reply<Scim, HttpResponse> {
+    scim.create(
+        &GROUPS,
+        body.parse(create_group_command),
+        group::create_group,
+    )
+    .await
 }
 
 /// Get a group with its members.
@@ -395,46 +248,8 @@ pub async fn create_group(
     security(("bearer" = []))
 )]
 #[get("/scim/v2/Groups/{id}")]
-pub async fn get_group(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    path: web::Path<String>,
-) -> Reply<Scim, HttpResponse> {
-    let view = state
-        .run(caller.access(), group_id(&path), group::get_group)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        group_resource(&view, &base(&req)),
-        &projection(&req),
-    ))
-}
-
-async fn list_groups_with(
-    state: Pipeline,
-    req: &HttpRequest,
-    caller: Bearer<Scim>,
-    params: Result<ListParams, Failure>,
-) -> Reply<Scim, HttpResponse> {
-    let (start_index, projection) = match &params {
-        Ok(p) => (p.start_index, p.projection.clone()),
-        Err(_) => (1, Projection::default()),
-    };
-    let query = params.and_then(|p| p.groups_query());
-    let page = state
-        .run(caller.access(), query, group::list_groups)
-        .await?;
-    let base = base(req);
-    let resources = page
-        .groups
-        .iter()
-        .map(|g| projection.apply(group_resource(g, &base)))
-        .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        list_response(resources, page.total, start_index),
-    ))
+pub async fn get_group(scim: ScimRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    scim.get(&GROUPS, &path, group::get_group).await
 }
 
 /// List groups: `filter` on `displayName`, `externalId`, `meta.created`,
@@ -457,15 +272,8 @@ async fn list_groups_with(
     security(("bearer" = []))
 )]
 #[get("/scim/v2/Groups")]
-pub async fn list_groups(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-) -> Reply<Scim, HttpResponse> {
-    let params = query_pairs(&req)
-        .map_err(Failure::from)
-        .and_then(ListParams::from_pairs);
-    list_groups_with(state, &req, caller, params).await
+pub async fn list_groups(scim: ScimRequest) -> Reply<Scim, HttpResponse> {
+    scim.list(&GROUPS, group::list_groups).await
 }
 
 /// Search groups: the list's parameters in a `SearchRequest` body.
@@ -478,14 +286,9 @@ pub async fn list_groups(
     security(("bearer" = []))
 )]
 #[post("/scim/v2/Groups/.search")]
-pub async fn search_groups(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    body: Body,
-) -> Reply<Scim, HttpResponse> {
-    let params = body.parse(|object| ListParams::read(&object));
-    list_groups_with(state, &req, caller, params).await
+pub async fn search_groups(scim: ScimRequest, body: Body) -> Reply<Scim, HttpResponse> {
+    scim.search(&GROUPS, body.parse(search_params), group::list_groups)
+        .await
 }
 
 /// Replace a group: name, external id and members.
@@ -503,23 +306,18 @@ pub async fn search_groups(
 )]
 #[put("/scim/v2/Groups/{id}")]
 pub async fn replace_group(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
+    scim: ScimRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Reply<Scim, HttpResponse> {
-    let version = expected_version(&req);
-    let id = group_id(&path);
-    let command = body.parse(|object| replace_group_command(id, version, object));
-    let view = state
-        .run(caller.access(), command, group::update_group)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        group_resource(&view, &base(&req)),
-        &projection(&req),
-    ))
+    scim.change(
+        &GROUPS,
+        &path,
+        body,
+        replace_group_command,
+        group::update_group,
+    )
+    .await
 }
 
 /// Patch a group: `displayName`, `externalId`, and `members` (`add` a list,
@@ -538,23 +336,18 @@ pub async fn replace_group(
 )]
 #[patch("/scim/v2/Groups/{id}")]
 pub async fn patch_group(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
+    scim: ScimRequest,
     path: web::Path<String>,
     body: Body,
 ) -> Reply<Scim, HttpResponse> {
-    let version = expected_version(&req);
-    let id = group_id(&path);
-    let command = body.parse(|object| patch_group_command(id, version, object));
-    let view = state
-        .run(caller.access(), command, group::update_group)
-        .await?;
-    Ok(resource(
-        StatusCode::OK,
-        group_resource(&view, &base(&req)),
-        &projection(&req),
-    ))
+    scim.change(
+        &GROUPS,
+        &path,
+        body,
+        patch_group_command,
+        group::update_group,
+    )
+    .await
 }
 
 /// Delete a group: its members' memberships in it end too.
@@ -568,20 +361,8 @@ pub async fn patch_group(
     security(("bearer" = []))
 )]
 #[delete("/scim/v2/Groups/{id}")]
-pub async fn delete_group(
-    state: Pipeline,
-    req: HttpRequest,
-    caller: Bearer<Scim>,
-    path: web::Path<String>,
-) -> Reply<Scim, HttpResponse> {
-    let command = group_id(&path).map(|id| DeleteGroup {
-        id,
-        expected_version: expected_version(&req),
-    });
-    state
-        .run(caller.access(), command, group::delete_group)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn delete_group(scim: ScimRequest, path: web::Path<String>) -> Reply<Scim, HttpResponse> {
+    scim.delete(&GROUPS, &path, group::delete_group).await
 }
 
 /// Search every resource type at once: not supported (501, which RFC 7644

@@ -17,6 +17,7 @@ pub mod discovery;
 pub mod dto;
 pub mod filter;
 pub mod handlers;
+pub mod resource;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
