@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test lint fmt doc ci fuzz e2e
+.PHONY: run test lint fmt doc ci fuzz e2e bench bench-quick
 
 ## Serve on 127.0.0.1:8080 with the embedded SQLite default (data/userhub.db).
 run:
@@ -54,3 +54,16 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run $(FUZZ_TARGETS)
+
+## The benchmark (issue 13; README, "Benchmarks"): builds release, measures
+## userhub on SQLite and on PostgreSQL (127.0.0.1:5432 as user postgres; its
+## databases are created and dropped by the script) against references taken
+## in the same run, and writes docs/benchmarks.md and docs/benchmarks/*.svg.
+## Installs Debian's wrk if missing. Sizes: BENCH_LARGE (PostgreSQL),
+## BENCH_LARGE_SQLITE, BENCH_SMALL. bench-quick: every scenario briefly, small
+## sizes, report to target/bench/report/ (for working on the bench itself).
+bench:
+	bash bench/run.sh full
+
+bench-quick:
+	bash bench/run.sh quick
