@@ -302,6 +302,12 @@ pub fn path_user(segment: &str) -> Result<UserId, Failure> {
     UserId::parse(segment).map_err(|_| DomainError::NotFound("user").into())
 }
 
+/// The user a path names, for a dialect that answers a path segment that is
+/// not a UUID as a bad request naming the path's `field` (400, not 404).
+pub fn path_user_field(segment: &str, field: &str) -> Result<UserId, Failure> {
+    UserId::parse(segment).map_err(|e| e.at(field).into())
+}
+
 /// The command to delete the user a path names.
 pub fn delete_path_user(
     segment: &str,

@@ -31,7 +31,7 @@ pub use call::Call;
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
 pub use extract::{
     Bearer, BearerToken, Body, BodySettings, Caller, ClientAddr, Credential, base_url,
-    delete_path_user, header_text, path_user, query_pairs,
+    delete_path_user, header_text, path_user, path_user_field, query_pairs,
 };
 pub use fields::{Expected, In, SecretText};
 pub use pipeline::{Accepts, Access, ClaimRefused, Pipeline};

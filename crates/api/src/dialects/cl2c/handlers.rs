@@ -13,7 +13,6 @@ use actix_web::{get, post, put, web};
 use userhub_domain::authz::{Actor, Principal};
 use userhub_domain::ports::Ctx;
 use userhub_domain::service;
-use userhub_domain::types::UserId;
 use userhub_domain::user::User;
 use userhub_storage::Store;
 
@@ -23,7 +22,7 @@ use super::dto::{
 };
 use super::{Cl2c, Problem};
 use crate::state::now;
-use crate::toolkit::{Body, Call, Failure, Reply, RequestError};
+use crate::toolkit::{Body, Call, Reply, RequestError, path_user_field};
 
 /// A route authenticated by the `tenant` and `X-API-Key` headers.
 type KeyCall = Call<Cl2c, TenantKey>;
@@ -148,8 +147,8 @@ pub async fn list_users(call: KeyCall) -> Reply<Cl2c, Json<Vec<UserResponse>>> {
 )]
 #[get("/v1/cl2c/users/{id}")]
 pub async fn get_user(call: KeyCall, path: web::Path<String>) -> Reply<Cl2c, Json<UserResponse>> {
-    let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("id")));
-    call.run(id, service::get_user, user_json).await
+    call.run(path_user_field(&path, "id"), service::get_user, user_json)
+        .await
 }
 
 /// The error answers every operation of cl2c's document lists.

@@ -9,7 +9,6 @@ use userhub_domain::auth::{self, ChangeOwnPassword, LogIn, NewSession, Refresh, 
 use userhub_domain::authz::Actor;
 use userhub_domain::ports::Ctx;
 use userhub_domain::service;
-use userhub_domain::types::UserId;
 use userhub_domain::user::User;
 use userhub_storage::Store;
 use utoipa::OpenApi;
@@ -26,7 +25,7 @@ use crate::toolkit::Mounted;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses};
 use crate::toolkit::{
     Body, Call, Challenge, ClientAddr, ErrorBody, Failure, Pipeline, Reply, RequestError,
-    header_text,
+    header_text, path_user_field,
 };
 
 use actix_web::web::Json;
@@ -292,7 +291,7 @@ pub async fn account(
     call: Call<Iklim>,
     path: web::Path<String>,
 ) -> Reply<Iklim, Json<AccountResponse>> {
-    let id = UserId::parse(&path.into_inner()).map_err(|e| Failure::from(e.at("userId")));
+    let id = path_user_field(&path, "userId");
     call.run(id, service::get_user, |user| {
         Json(AccountResponse::from_user(&user))
     })

@@ -31,6 +31,11 @@ fn required(attribute: Value) -> Value {
     with(attribute, "required", json!(true))
 }
 
+/// Unique per tenant (`uniqueness: server`).
+fn unique(attribute: Value) -> Value {
+    with(attribute, "uniqueness", json!("server"))
+}
+
 /// `/ServiceProviderConfig`.
 pub fn service_provider_config(base: &str) -> Value {
     json!({
@@ -106,6 +111,19 @@ fn with(mut attribute: Value, key: &str, value: Value) -> Value {
     attribute
 }
 
+/// `externalId`, as Users and Groups have it: unique per tenant, exact case.
+fn external_id() -> Value {
+    let given = "The identity provider's id, unique per tenant";
+    let id = attr("externalId", "string", "readWrite", given);
+    unique(with(id, "caseExact", json!(true)))
+}
+
+/// A multi-valued attribute's `type` that is always `work`.
+fn always_work() -> Value {
+    let kind = attr("type", "string", "readWrite", "Always work");
+    with(kind, "canonicalValues", json!(["work"]))
+}
+
 fn complex(
     name: &str,
     multi: bool,
@@ -137,32 +155,16 @@ pub fn schemas(base: &str) -> Vec<Value> {
     let rw = "readWrite";
     let user = vec![
         with(
-            with(
-                with(
-                    attr("userName", "string", rw, "Login name, unique per tenant"),
-                    "required",
-                    json!(true),
-                ),
-                "uniqueness",
-                json!("server"),
-            ),
+            unique(required(attr(
+                "userName",
+                "string",
+                rw,
+                "Login name, unique per tenant",
+            ))),
             "returned",
             json!("always"),
         ),
-        with(
-            with(
-                attr(
-                    "externalId",
-                    "string",
-                    rw,
-                    "The identity provider's id, unique per tenant",
-                ),
-                "caseExact",
-                json!(true),
-            ),
-            "uniqueness",
-            json!("server"),
-        ),
+        external_id(),
         complex(
             "name",
             false,
@@ -182,16 +184,8 @@ pub fn schemas(base: &str) -> Vec<Value> {
             rw,
             "One work e-mail address, unique per tenant (every user has one)",
             vec![
-                with(
-                    attr("value", "string", rw, "The address"),
-                    "required",
-                    json!(true),
-                ),
-                with(
-                    attr("type", "string", rw, "Always work"),
-                    "canonicalValues",
-                    json!(["work"]),
-                ),
+                required(attr("value", "string", rw, "The address")),
+                always_work(),
                 attr("primary", "boolean", rw, "Always true"),
             ],
         )),
@@ -223,11 +217,7 @@ pub fn schemas(base: &str) -> Vec<Value> {
                     attr("country", "string", rw, "ISO 3166-1 alpha-2"),
                     &COUNTRIES,
                 ),
-                with(
-                    attr("type", "string", rw, "Always work"),
-                    "canonicalValues",
-                    json!(["work"]),
-                ),
+                always_work(),
                 attr("primary", "boolean", rw, "Always true"),
             ],
         ),
@@ -300,29 +290,13 @@ pub fn schemas(base: &str) -> Vec<Value> {
         ),
     ];
     let group = vec![
-        with(
-            with(
-                attr("displayName", "string", rw, "Unique per tenant"),
-                "required",
-                json!(true),
-            ),
-            "uniqueness",
-            json!("server"),
-        ),
-        with(
-            with(
-                attr(
-                    "externalId",
-                    "string",
-                    rw,
-                    "The identity provider's id, unique per tenant",
-                ),
-                "caseExact",
-                json!(true),
-            ),
-            "uniqueness",
-            json!("server"),
-        ),
+        unique(required(attr(
+            "displayName",
+            "string",
+            rw,
+            "Unique per tenant",
+        ))),
+        external_id(),
         complex(
             "members",
             true,
