@@ -16,12 +16,14 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use userhub_domain::history::HistoryEntry;
 use userhub_domain::import::ImportRepository;
+use userhub_domain::types::{Status, TenantId, UserId};
 use userhub_domain::{StorageError, UniqueField, User};
 
 use super::{
-    AttributeRow, HistoryRow, NewUserRow, OrganizationRow, RoleRow, unique_field, write_index_rows,
+    AttributeRow, HistoryRow, NewUserRow, OrganizationRow, RoleRow, UserRow, unique_field,
+    write_index_rows,
 };
-use crate::connection::{AnyConnection, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
 use crate::error::{failure, is_unique_violation};
 use crate::schema::{user_attributes, user_history, user_organizations, user_roles, users};
 use crate::store::Store;
@@ -196,5 +198,36 @@ impl ImportRepository for Store {
             Err(TxError::Op(Discard::DryRun(answers))) => Ok(answers),
             Err(TxError::Db(error)) => Err(failure(OP, &error)),
         }
+    }
+
+    /// `WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`: a range of the
+    /// primary key `(tenant_id, id)`, so each page costs the same however
+    /// far into the tenant it is (an offset, or a keyset on the creation
+    /// time that imported users share, would not).
+    fn export_users(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+        include_deleted: bool,
+    ) -> Result<Vec<User>, StorageError> {
+        const OP: &str = "export users";
+        let mut query = users::table
+            .into_boxed::<MultiBackend>()
+            .filter(users::tenant_id.eq(tenant.to_string()))
+            .order(users::id.asc())
+            .limit(i64::from(limit));
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(after.to_string()));
+        }
+        if !include_deleted {
+            query = query.filter(users::status.ne(Status::Deleted.as_str()));
+        }
+        let mut conn = self.conn(OP)?;
+        let rows: Vec<UserRow> = query
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(|e| failure(OP, &e))?;
+        rows.into_iter().map(|row| row.into_user(OP)).collect()
     }
 }
