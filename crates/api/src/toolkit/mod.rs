@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod stream;
 pub mod tokens;
 
 pub use dialect::{Dialect, DialectError, ErrorBody, FieldErrorBody, Mounted, Service};
