@@ -186,6 +186,10 @@ impl Batcher {
 
 /// Import every line of `input` as `options` says, handing each line's
 /// result to `on_line` as soon as its batch is written.
+///
+/// Each batch is parsed on a second thread while the one before it is
+/// written, so reading JSON and checking fields overlaps the database's
+/// work instead of adding to it.
 pub fn import(
     state: &AppState,
     options: ImportOptions,
@@ -196,23 +200,51 @@ pub fn import(
     let mut summary = ImportSummary::default();
     let mut lines = Lines::new(input);
     let mut batcher = Batcher::new(options.batch);
-    loop {
-        let (full, done) = match lines.next_line()? {
-            Some(line) => (batcher.push(line), false),
-            None => (batcher.rest(), true),
-        };
-        if let Some(batch) = full {
-            for result in import_lines(state, &options, batch)? {
-                summary.count(&result);
-                on_line(&result);
+    let mut write = |parsing: std::thread::ScopedJoinHandle<'_, Vec<ParsedLine>>| {
+        let parsed = parsing
+            .join()
+            .map_err(|_| io::Error::other("the thread parsing a batch failed"))?;
+        for result in write_parsed(state, &options, parsed)? {
+            summary.count(&result);
+            on_line(&result);
+        }
+        Ok::<_, TransferError>(())
+    };
+    std::thread::scope(|scope| {
+        let mut parsing = None;
+        loop {
+            let (full, done) = match lines.next_line()? {
+                Some(line) => (batcher.push(line), false),
+                None => (batcher.rest(), true),
+            };
+            if let Some(batch) = full {
+                let next = scope.spawn(move || parse_lines(batch));
+                if let Some(previous) = parsing.replace(next) {
+                    write(previous)?;
+                }
+            }
+            if done {
+                break;
             }
         }
-        if done {
-            break;
+        match parsing {
+            Some(last) => write(last),
+            None => Ok(()),
         }
-    }
+    })?;
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// A line read into the domain's import command, or why it cannot be.
+pub type ParsedLine = (u64, Result<ImportUser, ValidationErrors>);
+
+/// Read each line of a batch (JSON, then every field).
+pub fn parse_lines(lines: Vec<Line>) -> Vec<ParsedLine> {
+    lines
+        .into_iter()
+        .map(|(number, text)| (number, read_line(text)))
+        .collect()
 }
 
 /// Import one batch of lines (read, judged, written in one transaction):
@@ -223,10 +255,16 @@ pub fn import_lines(
     options: &ImportOptions,
     lines: Vec<Line>,
 ) -> Result<Vec<LineResult>, TransferError> {
-    let (numbers, parsed): (Vec<u64>, Vec<_>) = lines
-        .into_iter()
-        .map(|(number, text)| (number, read_line(text)))
-        .unzip();
+    write_parsed(state, options, parse_lines(lines))
+}
+
+/// Judge and write one batch of parsed lines: one result per line.
+pub fn write_parsed(
+    state: &AppState,
+    options: &ImportOptions,
+    parsed: Vec<ParsedLine>,
+) -> Result<Vec<LineResult>, TransferError> {
+    let (numbers, parsed): (Vec<u64>, Vec<_>) = parsed.into_iter().unzip();
     let mode = ImportMode {
         on_conflict: options.on_conflict,
         dry_run: options.dry_run,

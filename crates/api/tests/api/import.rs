@@ -839,6 +839,62 @@ async fn http_export_then_import_into_a_fresh_tenant(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
 }
 
+async fn imported_users_are_in_the_change_feed_in_order(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("before@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    // Two batches (the CLI core with batches of 100), and a line refused
+    // in the second, which is retried line by line.
+    let mut text = numbered(150);
+    text.push_str(&lines(&[
+        json!({"username": "user3@example.com", "email": "x@example.com"}),
+    ]));
+    let (summary, _) = run(&app, options(app.tenant.id, OnConflict::Fail, false), text).await;
+    assert_eq!((summary.imported, summary.refused), (150, 1));
+    app.create_user("after@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let mut events = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = answer(
+            app.get(
+                &format!("/admin/v1/events?limit=100&after={after}"),
+                &app.admin_key,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = page["events"].as_array().unwrap().clone();
+        let Some(last) = page.last() else { break };
+        after = last["cursor"].as_str().unwrap().to_owned();
+        events.extend(page);
+    }
+    let users: Vec<&str> = events
+        .iter()
+        .map(|e| e["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 152, "one event per user created");
+    assert!(events.iter().all(|e| e["type"] == "user.created"));
+    let distinct: std::collections::BTreeSet<&str> = users.iter().copied().collect();
+    assert_eq!(distinct.len(), 152);
+    // The users written around the import come before and after it.
+    let username = |id: &str| {
+        let id = UserId::parse(id).unwrap();
+        app.store
+            .get_user(app.tenant.id, id)
+            .unwrap()
+            .unwrap()
+            .username
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(username(users[0]), "before@example.com");
+    assert_eq!(username(users[151]), "after@example.com");
+}
+
 async fn answer_of(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     answer(request.send().await.unwrap()).await
 }
@@ -871,4 +927,5 @@ both_backends!(
     http_import_answers_each_line_then_a_summary,
     import_and_export_need_an_admin_key,
     http_export_then_import_into_a_fresh_tenant,
+    imported_users_are_in_the_change_feed_in_order,
 );
