@@ -7,14 +7,14 @@
 //! Memory stays flat in the number of lines: lines are read one at a time
 //! (each at most [`MAX_LINE_BYTES`]), judged and written a batch at a time,
 //! and every line's result is handed to the caller as soon as its batch is
-//! done; export reads the users a page at a time.
+//! done; export reads the users a page at a time, by the primary key.
 //!
 //! Security intent: the lines carry password hashes both ways, so only an
 //! ADMIN (or the operator, on the command line) imports or exports; a
 //! refused line's report names the field, a code and a message, never the
 //! value it had.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -23,10 +23,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use userhub_domain::authz::ActorRef;
 use userhub_domain::error::ValueError;
-use userhub_domain::import::{ImportMode, ImportOutcome, ImportUser, OnConflict, import_batch};
+use userhub_domain::import::{
+    ImportMode, ImportOutcome, ImportRepository, ImportUser, OnConflict, import_batch,
+};
 use userhub_domain::password::PasswordHash;
-use userhub_domain::query::{Cursor, PageRequest, Sort, UserFilter, UserQuery};
-use userhub_domain::repository::{ListUsersError, UserRepository};
 use userhub_domain::types::{
     Account, Address, AttributeEntry, AttributeInput, BirthDate, Email, Gender, Locale, Membership,
     MfaSettings, PersonName, PhoneNumber, Platform, Remarks, Role, Status, Tag, TenantId, TimeZone,
@@ -129,8 +129,67 @@ pub enum TransferError {
     Domain(#[from] DomainError),
 }
 
+/// The most bytes of lines a batch holds before it is written, whatever
+/// its number of lines: with lines of up to [`MAX_LINE_BYTES`], a batch of
+/// 1,000 could otherwise hold a gigabyte.
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+impl ImportSummary {
+    /// Count one line's result.
+    pub fn count(&mut self, result: &LineResult) {
+        self.lines += 1;
+        match result.outcome {
+            "imported" => self.imported += 1,
+            "updated" => self.updated += 1,
+            "skipped" => self.skipped += 1,
+            _ => self.refused += 1,
+        }
+    }
+}
+
+/// Lines gathered into batches: full at `batch` lines or
+/// [`MAX_BATCH_BYTES`], whichever comes first.
+#[derive(Debug)]
+pub struct Batcher {
+    lines: Vec<Line>,
+    bytes: usize,
+    size: usize,
+}
+
+impl Batcher {
+    /// Batches of `size` lines (at least 1).
+    pub fn new(size: usize) -> Self {
+        Self {
+            lines: Vec::new(),
+            bytes: 0,
+            size: size.max(1),
+        }
+    }
+
+    /// Add a line; the batch, when this line filled it.
+    pub fn push(&mut self, line: Line) -> Option<Vec<Line>> {
+        self.bytes += line.1.as_ref().map_or(0, Vec::len);
+        self.lines.push(line);
+        (self.lines.len() >= self.size || self.bytes >= MAX_BATCH_BYTES).then(|| self.take())
+    }
+
+    /// The lines not yet handed out (the last batch), if any.
+    pub fn rest(&mut self) -> Option<Vec<Line>> {
+        (!self.lines.is_empty()).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Vec<Line> {
+        self.bytes = 0;
+        std::mem::take(&mut self.lines)
+    }
+}
+
 /// Import every line of `input` as `options` says, handing each line's
 /// result to `on_line` as soon as its batch is written.
+///
+/// Each batch is parsed on a second thread while the one before it is
+/// written, so reading JSON and checking fields overlaps the database's
+/// work instead of adding to it.
 pub fn import(
     state: &AppState,
     options: ImportOptions,
@@ -140,53 +199,91 @@ pub fn import(
     let started = Instant::now();
     let mut summary = ImportSummary::default();
     let mut lines = Lines::new(input);
-    let mut batch: Vec<(u64, Result<ImportUser, ValidationErrors>)> = Vec::new();
-    let batch_size = options.batch.max(1);
-    loop {
-        let next = lines.next_line()?;
-        let done = next.is_none();
-        if let Some((number, text)) = next {
-            summary.lines += 1;
-            batch.push((number, read_line(text)));
+    let mut batcher = Batcher::new(options.batch);
+    let mut write = |parsing: std::thread::ScopedJoinHandle<'_, Vec<ParsedLine>>| {
+        let parsed = parsing
+            .join()
+            .map_err(|_| io::Error::other("the thread parsing a batch failed"))?;
+        for result in write_parsed(state, &options, parsed)? {
+            summary.count(&result);
+            on_line(&result);
         }
-        if batch.len() >= batch_size || (done && !batch.is_empty()) {
-            let (numbers, parsed): (Vec<u64>, Vec<_>) =
-                std::mem::take(&mut batch).into_iter().unzip();
-            let mode = ImportMode {
-                on_conflict: options.on_conflict,
-                dry_run: options.dry_run,
+        Ok::<_, TransferError>(())
+    };
+    std::thread::scope(|scope| {
+        let mut parsing = None;
+        loop {
+            let (full, done) = match lines.next_line()? {
+                Some(line) => (batcher.push(line), false),
+                None => (batcher.rest(), true),
             };
-            let outcomes = state
-                .with_ctx(|ctx| import_batch(ctx, options.tenant, options.by, mode, parsed))?;
-            for (line, outcome) in numbers.into_iter().zip(outcomes) {
-                let result = line_result(line, outcome, &mut summary);
-                on_line(&result);
+            if let Some(batch) = full {
+                let next = scope.spawn(move || parse_lines(batch));
+                if let Some(previous) = parsing.replace(next) {
+                    write(previous)?;
+                }
+            }
+            if done {
+                break;
             }
         }
-        if done {
-            break;
+        match parsing {
+            Some(last) => write(last),
+            None => Ok(()),
         }
-    }
+    })?;
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
 
-fn line_result(line: u64, outcome: ImportOutcome, summary: &mut ImportSummary) -> LineResult {
+/// A line read into the domain's import command, or why it cannot be.
+pub type ParsedLine = (u64, Result<ImportUser, ValidationErrors>);
+
+/// Read each line of a batch (JSON, then every field).
+pub fn parse_lines(lines: Vec<Line>) -> Vec<ParsedLine> {
+    lines
+        .into_iter()
+        .map(|(number, text)| (number, read_line(text)))
+        .collect()
+}
+
+/// Import one batch of lines (read, judged, written in one transaction):
+/// one result per line, in order. `Err` when the batch as a whole could
+/// not be done; nothing of it is kept then.
+pub fn import_lines(
+    state: &AppState,
+    options: &ImportOptions,
+    lines: Vec<Line>,
+) -> Result<Vec<LineResult>, TransferError> {
+    write_parsed(state, options, parse_lines(lines))
+}
+
+/// Judge and write one batch of parsed lines: one result per line.
+pub fn write_parsed(
+    state: &AppState,
+    options: &ImportOptions,
+    parsed: Vec<ParsedLine>,
+) -> Result<Vec<LineResult>, TransferError> {
+    let (numbers, parsed): (Vec<u64>, Vec<_>) = parsed.into_iter().unzip();
+    let mode = ImportMode {
+        on_conflict: options.on_conflict,
+        dry_run: options.dry_run,
+    };
+    let outcomes =
+        state.with_ctx(|ctx| import_batch(ctx, options.tenant, options.by, mode, parsed))?;
+    Ok(numbers
+        .into_iter()
+        .zip(outcomes)
+        .map(|(line, outcome)| line_result(line, outcome))
+        .collect())
+}
+
+fn line_result(line: u64, outcome: ImportOutcome) -> LineResult {
     let (outcome, id, errors) = match outcome {
-        ImportOutcome::Imported(id) => {
-            summary.imported += 1;
-            ("imported", Some(id), Vec::new())
-        }
-        ImportOutcome::Updated(id) => {
-            summary.updated += 1;
-            ("updated", Some(id), Vec::new())
-        }
-        ImportOutcome::Skipped => {
-            summary.skipped += 1;
-            ("skipped", None, Vec::new())
-        }
+        ImportOutcome::Imported(id) => ("imported", Some(id), Vec::new()),
+        ImportOutcome::Updated(id) => ("updated", Some(id), Vec::new()),
+        ImportOutcome::Skipped => ("skipped", None, Vec::new()),
         ImportOutcome::Refused(errors) => {
-            summary.refused += 1;
             let errors = errors
                 .errors()
                 .iter()
@@ -215,60 +312,109 @@ fn field_name(field: &Field) -> String {
     }
 }
 
-/// The input, a line at a time, each bounded.
-struct Lines<R> {
-    input: R,
+/// A line: its number and its text, or why it cannot be read.
+pub type Line = (u64, Result<Vec<u8>, LineError>);
+
+/// Cuts bytes into lines as they arrive (a chunk at a time, from a file or
+/// a request body), each bounded by [`MAX_LINE_BYTES`]: a longer line is
+/// answered `too_long` and its bytes are dropped as they come, never kept.
+/// Blank lines are numbered but not handed out.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
     number: u64,
-    buffer: Vec<u8>,
+    current: Vec<u8>,
+    too_long: bool,
 }
 
-/// A line: its number and its text, or why it cannot be read.
-type Line = (u64, Result<Vec<u8>, LineError>);
+impl LineSplitter {
+    /// A splitter at the start of the input.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Take in `chunk`, handing each line it ends to `out`.
+    pub fn push(&mut self, mut chunk: &[u8], mut out: impl FnMut(Line)) {
+        while !chunk.is_empty() {
+            let (part, ended, rest) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(at) => (&chunk[..at], true, &chunk[at + 1..]),
+                None => (chunk, false, &[][..]),
+            };
+            if !self.too_long {
+                if self.current.len() + part.len() > MAX_LINE_BYTES {
+                    self.too_long = true;
+                    self.current = Vec::new();
+                } else {
+                    self.current.extend_from_slice(part);
+                }
+            }
+            if ended {
+                self.end_line(&mut out);
+            }
+            chunk = rest;
+        }
+    }
+
+    /// The input ended: hand out its last line, if it had no newline.
+    pub fn finish(&mut self, mut out: impl FnMut(Line)) {
+        if self.too_long || !self.current.is_empty() {
+            self.end_line(&mut out);
+        }
+    }
+
+    fn end_line(&mut self, out: &mut impl FnMut(Line)) {
+        self.number += 1;
+        if std::mem::take(&mut self.too_long) {
+            let error = LineError {
+                field: "line".into(),
+                code: "too_long",
+                message: format!("is longer than {MAX_LINE_BYTES} bytes"),
+            };
+            out((self.number, Err(error)));
+        } else if self.current.iter().all(u8::is_ascii_whitespace) {
+            self.current.clear();
+        } else {
+            out((self.number, Ok(std::mem::take(&mut self.current))));
+        }
+    }
+}
+
+/// A reader's lines, one at a time.
+struct Lines<R> {
+    input: R,
+    splitter: LineSplitter,
+    ready: std::collections::VecDeque<Line>,
+    ended: bool,
+}
 
 impl<R: BufRead> Lines<R> {
     fn new(input: R) -> Self {
         Self {
             input,
-            number: 0,
-            buffer: Vec::new(),
+            splitter: LineSplitter::new(),
+            ready: std::collections::VecDeque::new(),
+            ended: false,
         }
     }
 
     /// The next non-blank line; `None` at the end.
     fn next_line(&mut self) -> io::Result<Option<Line>> {
         loop {
-            self.buffer.clear();
-            let limit = u64::try_from(MAX_LINE_BYTES).unwrap_or(u64::MAX) + 1;
-            let read = (&mut self.input)
-                .take(limit)
-                .read_until(b'\n', &mut self.buffer)?;
-            if read == 0 {
+            if let Some(line) = self.ready.pop_front() {
+                return Ok(Some(line));
+            }
+            if self.ended {
                 return Ok(None);
             }
-            self.number += 1;
-            if self.buffer.len() > MAX_LINE_BYTES && self.buffer.last() != Some(&b'\n') {
-                // Skip the rest of it without keeping it.
-                let mut rest = Vec::new();
-                loop {
-                    rest.clear();
-                    let n = (&mut self.input)
-                        .take(64 * 1024)
-                        .read_until(b'\n', &mut rest)?;
-                    if n == 0 || rest.last() == Some(&b'\n') {
-                        break;
-                    }
-                }
-                let error = LineError {
-                    field: "line".into(),
-                    code: "too_long",
-                    message: format!("is longer than {MAX_LINE_BYTES} bytes"),
-                };
-                return Ok(Some((self.number, Err(error))));
+            let ready = &mut self.ready;
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                self.ended = true;
+                self.splitter.finish(|line| ready.push_back(line));
+            } else {
+                let n = chunk.len();
+                self.splitter.push(chunk, |line| ready.push_back(line));
+                self.input.consume(n);
             }
-            if self.buffer.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Ok(Some((self.number, Ok(std::mem::take(&mut self.buffer)))));
         }
     }
 }
@@ -598,52 +744,124 @@ impl<'a> ExportLine<'a> {
 }
 
 /// Users a page of an export.
-const EXPORT_PAGE: u32 = 500;
+pub const EXPORT_PAGE: u32 = 1000;
+
+/// Write `users` as export lines to `output`.
+pub fn write_lines(users: &[User], mut output: impl Write) -> io::Result<()> {
+    for user in users {
+        serde_json::to_writer(&mut output, &ExportLine::of(user)).map_err(io::Error::from)?;
+        output.write_all(b"\n")?;
+    }
+    Ok(())
+}
 
 /// Write every user of `tenant` (deleted ones too with `include_deleted`),
-/// one line each, in creation order, a page at a time. The number written.
+/// one line each, in id order, a page at a time by the primary key (see
+/// [`ImportRepository::export_users`]). The number written.
 pub fn export(
     state: &AppState,
     tenant: TenantId,
     include_deleted: bool,
     mut output: impl Write,
 ) -> Result<u64, TransferError> {
-    let filter = if include_deleted {
-        UserFilter::default()
-    } else {
-        UserFilter::not_deleted()
-    };
-    let mut after: Option<Cursor> = None;
+    let mut after: Option<UserId> = None;
     let mut written = 0;
     loop {
-        let query = UserQuery {
-            filter: filter.clone(),
-            sort: Sort::default(),
-            page: PageRequest::Cursor {
-                after: after.take(),
-                limit: EXPORT_PAGE,
-            },
-            with_total: false,
-        };
         let page = state
             .store
-            .list_users(tenant, &query)
-            .map_err(|e| match e {
-                ListUsersError::Storage(e) => DomainError::Internal(e),
-                ListUsersError::InvalidCursor => DomainError::Internal(
-                    userhub_domain::StorageError::new("export: the store refused its own cursor"),
-                ),
-            })?;
-        for user in &page.users {
-            serde_json::to_writer(&mut output, &ExportLine::of(user)).map_err(io::Error::from)?;
-            output.write_all(b"\n")?;
-            written += 1;
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
+            .export_users(tenant, after, EXPORT_PAGE, include_deleted)
+            .map_err(DomainError::Internal)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id);
+        write_lines(&page, &mut output)?;
+        written += page.len() as u64;
     }
     output.flush()?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<(u64, Result<String, &'static str>)> {
+        let mut splitter = LineSplitter::new();
+        let mut lines = Vec::new();
+        let mut keep = |(number, text): Line| {
+            lines.push((
+                number,
+                text.map(|t| String::from_utf8(t).unwrap_or_default())
+                    .map_err(|e| e.code),
+            ));
+        };
+        for chunk in chunks {
+            splitter.push(chunk, &mut keep);
+        }
+        splitter.finish(&mut keep);
+        lines
+    }
+
+    #[test]
+    fn lines_are_the_same_wherever_the_chunks_are_cut() {
+        let text = b"{\"a\":1}\n\n  \n{\"b\":2}\r\n{\"c\":3}";
+        let whole = split(&[text]);
+        assert_eq!(
+            whole,
+            vec![
+                (1, Ok("{\"a\":1}".to_owned())),
+                (4, Ok("{\"b\":2}\r".to_owned())),
+                (5, Ok("{\"c\":3}".to_owned())),
+            ]
+        );
+        for cut in 0..text.len() {
+            let (head, tail) = text.split_at(cut);
+            assert_eq!(split(&[head, tail]), whole, "cut at {cut}");
+        }
+        let bytes: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(split(&bytes), whole);
+    }
+
+    #[test]
+    fn a_line_longer_than_the_bound_is_refused_and_the_next_one_read() {
+        let long = vec![b'x'; MAX_LINE_BYTES + 1];
+        let fits = vec![b'y'; MAX_LINE_BYTES];
+        for chunk in [4096, MAX_LINE_BYTES + 7] {
+            let mut text = long.clone();
+            text.push(b'\n');
+            text.extend_from_slice(&fits);
+            text.extend_from_slice(b"\n{}\n");
+            text.extend_from_slice(&long);
+            let chunks: Vec<&[u8]> = text.chunks(chunk).collect();
+            let lines = split(&chunks);
+            let shape: Vec<(u64, Result<usize, &str>)> = lines
+                .into_iter()
+                .map(|(n, t)| (n, t.map(|t| t.len())))
+                .collect();
+            assert_eq!(
+                shape,
+                vec![
+                    (1, Err("too_long")),
+                    (2, Ok(MAX_LINE_BYTES)),
+                    (3, Ok(2)),
+                    (4, Err("too_long")),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_is_full_at_its_lines_or_its_bytes() {
+        let mut batcher = Batcher::new(3);
+        assert!(batcher.push((1, Ok(vec![b'a']))).is_none());
+        assert!(batcher.push((2, Ok(vec![b'b']))).is_none());
+        assert_eq!(batcher.push((3, Ok(vec![b'c']))).map(|b| b.len()), Some(3));
+        assert!(batcher.rest().is_none());
+        let big = vec![b'x'; MAX_BATCH_BYTES / 2];
+        assert!(batcher.push((4, Ok(big.clone()))).is_none());
+        assert_eq!(batcher.push((5, Ok(big))).map(|b| b.len()), Some(2));
+        assert!(batcher.push((6, Ok(vec![b'z']))).is_none());
+        assert_eq!(batcher.rest().map(|b| b.len()), Some(1));
+    }
 }

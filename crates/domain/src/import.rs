@@ -13,14 +13,17 @@
 //! import that was stopped half-way.
 //!
 //! Who may import is the caller's decision ([`may_import`]): the command
-//! line is the operator of the database; over HTTP only an ADMIN.
+//! line is the operator of the database; over HTTP only an ADMIN API key
+//! ([`admit`]). Export reads the tenant's users a page at a time in id
+//! order ([`export_page`]), so that a tenant of millions is read with flat
+//! memory and each page costs one index range scan.
 
 use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
 use crate::StorageError;
-use crate::authz::{Actor, ActorRef, removes_active_admin};
+use crate::authz::{Actor, ActorRef, authorize_admin_api, removes_active_admin};
 use crate::error::{DomainError, Field, UniqueField, ValidationErrors, ValueError};
 use crate::fields::UserField;
 use crate::history::{ChangeComment, HistoryEntry};
@@ -97,12 +100,80 @@ pub trait ImportRepository {
         rows: &[(User, HistoryEntry)],
         dry_run: bool,
     ) -> Result<Vec<Result<(), UniqueField>>, StorageError>;
+
+    /// Up to `limit` users of `tenant` whose id comes after `after` (from
+    /// the first without it), in id order; deleted ones only with
+    /// `include_deleted`. An empty answer is the end.
+    fn export_users(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+        include_deleted: bool,
+    ) -> Result<Vec<User>, StorageError>;
 }
 
 /// Whether `actor` may import users into (or export them from) its
 /// tenant: ADMIN only, since the lines carry password hashes.
 pub fn may_import(actor: &Actor) -> bool {
     actor.has(Role::Admin)
+}
+
+/// Who imports into (or exports from) which tenant, once admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportScope {
+    /// The actor's own tenant: the only one it reaches.
+    pub tenant: TenantId,
+    /// Who the history records as the importer.
+    pub by: ActorRef,
+}
+
+/// Admit `actor` to import into or export from its tenant over the admin
+/// API: an API key with the ADMIN role ([`authorize_admin_api`],
+/// [`may_import`]); anything else is forbidden.
+pub fn admit(actor: &Actor) -> Result<ImportScope, DomainError> {
+    authorize_admin_api(actor).into_result()?;
+    if !may_import(actor) {
+        return Err(DomainError::Forbidden {
+            fields: Vec::new(),
+            reason: "importing and exporting users needs the ADMIN role".to_owned(),
+        });
+    }
+    Ok(ImportScope {
+        tenant: actor.tenant,
+        by: actor.reference(),
+    })
+}
+
+/// The most users one export page reads.
+pub const MAX_EXPORT_PAGE: u32 = 1000;
+
+/// Which page of an export to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportPage {
+    /// The last id of the previous page; `None` for the first page.
+    pub after: Option<UserId>,
+    /// Users a page (at most [`MAX_EXPORT_PAGE`]).
+    pub limit: u32,
+    /// Deleted users too.
+    pub include_deleted: bool,
+}
+
+/// One page of the actor's tenant's users, in id order, for an export
+/// (with their password hashes: only an admitted actor reads it, see
+/// [`admit`]). An empty page is the end.
+pub fn export_page<R: ImportRepository>(
+    ctx: &Ctx<'_, R>,
+    actor: &Actor,
+    page: ExportPage,
+) -> Result<Vec<User>, DomainError> {
+    let scope = admit(actor)?;
+    Ok(ctx.repo.export_users(
+        scope.tenant,
+        page.after,
+        page.limit.clamp(1, MAX_EXPORT_PAGE),
+        page.include_deleted,
+    )?)
 }
 
 /// The comment of an imported user's creation entry.

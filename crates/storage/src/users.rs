@@ -282,7 +282,7 @@ struct StoredChange {
     new: Value,
 }
 
-#[derive(Debug, Insertable, Queryable, Selectable)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = user_history, treat_none_as_default_value = false)]
 pub(crate) struct HistoryRow {
     tenant_id: String,

@@ -68,6 +68,16 @@ fn is_json(req: &HttpRequest) -> bool {
         .is_some_and(|m| m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
 }
 
+/// Whether the request's body is newline-delimited JSON by its media type
+/// (`application/x-ndjson`, parameters allowed).
+pub fn is_ndjson(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == "x-ndjson")
+}
+
 fn declared_length(req: &HttpRequest) -> Option<usize> {
     req.headers()
         .get(CONTENT_LENGTH)
@@ -117,7 +127,9 @@ impl FromRequest for Body {
             .app_data::<web::Data<BodySettings>>()
             .map_or_else(BodySettings::default, |s| *s.get_ref());
         if !is_json(req) {
-            return Box::pin(ready(Ok(Body(Err(RequestError::UnsupportedMediaType)))));
+            return Box::pin(ready(Ok(Body(Err(RequestError::UnsupportedMediaType {
+                expected: "application/json",
+            })))));
         }
         if declared_length(req).is_some_and(|n| n > settings.limit) {
             return Box::pin(ready(Ok(Body(Err(RequestError::PayloadTooLarge {

@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod stream;
 pub mod tokens;
 
 pub use call::Call;

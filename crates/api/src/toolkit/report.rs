@@ -27,9 +27,13 @@ pub enum RequestError {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// The body is not JSON by its media type.
-    #[error("the request body must be application/json")]
-    UnsupportedMediaType,
+    /// The body is not of the route's media type (JSON, or NDJSON for an
+    /// import).
+    #[error("the request body must be {expected}")]
+    UnsupportedMediaType {
+        /// The media type the route reads.
+        expected: &'static str,
+    },
     /// The body did not arrive in time.
     #[error("the request body did not arrive within {seconds} s")]
     BodyTimeout {
@@ -394,7 +398,7 @@ impl ErrorReport {
                 "payload_too_large",
                 error.to_string(),
             ),
-            RequestError::UnsupportedMediaType => Self::new(
+            RequestError::UnsupportedMediaType { .. } => Self::new(
                 Kind::UnsupportedMediaType,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

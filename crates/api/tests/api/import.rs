@@ -15,7 +15,7 @@ use userhub_domain::hash_format::HashFormat;
 use userhub_domain::import::OnConflict;
 use userhub_domain::query::{PageRequest, UserFilter, UserQuery};
 use userhub_domain::repository::UserRepository;
-use userhub_domain::types::{TenantId, UserId};
+use userhub_domain::types::{Role, TenantId, UserId};
 use userhub_domain::user::User;
 
 use crate::both_backends;
@@ -535,6 +535,370 @@ async fn a_hundred_thousand_lines(backend: Backend) {
     assert_eq!(history.len(), 1);
 }
 
+/// POST `body` to the import route with `key` and `query`; the status and
+/// the answer's lines, each parsed.
+async fn import_over_http(
+    app: &TestApp,
+    key: &str,
+    query: &str,
+    body: String,
+) -> (StatusCode, Vec<Value>) {
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            &format!("/admin/v1/users/import{query}"),
+            Some(key),
+        )
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    if status != StatusCode::OK {
+        return (status, vec![serde_json::from_str(&text).unwrap()]);
+    }
+    assert!(text.ends_with('\n'), "every answer line ends: {text}");
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (status, lines)
+}
+
+/// GET the export with `key` and `query`; the status and the body.
+async fn export_over_http(app: &TestApp, key: &str, query: &str) -> (StatusCode, String) {
+    let response = app
+        .get(&format!("/admin/v1/users/export{query}"), key)
+        .await;
+    let status = response.status();
+    if status == StatusCode::OK {
+        assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    }
+    (status, response.text().await.unwrap())
+}
+
+/// An answer line as compared: line number, outcome, (field, code) of each error.
+type Outcome = (u64, String, Vec<(String, String)>);
+
+async fn http_import_answers_each_line_then_a_summary(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let bcrypt = &vectors()[3].hash;
+    let text = [
+        json!({"username": "one@example.com", "email": "one@example.com", "passwordHash": bcrypt})
+            .to_string(),
+        json!({"username": "ONE@example.com", "email": "other@example.com"}).to_string(),
+        json!({"username": "two@example.com", "email": "two@example.com", "passwordHash": "$2b$12$x"})
+            .to_string(),
+        String::new(),
+        // Longer than the 1 MiB a line may be: a refused line, not a 413.
+        json!({"username": "big@example.com", "email": "big@example.com",
+               "remarks": "x".repeat(1024 * 1024)})
+        .to_string(),
+        "[1, 2]".to_owned(),
+        json!({"username": "three@example.com", "email": "three@example.com", "roles": ["KING"]})
+            .to_string(),
+        json!({"username": "four@example.com", "email": "four@example.com", "password": STRONG})
+            .to_string(),
+    ]
+    .join("\n");
+    let before = count(&app, app.tenant.id);
+    let (status, dry) = import_over_http(&app, &app.admin_key, "?dryRun=true", text.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        count(&app, app.tenant.id),
+        before,
+        "a dry run writes nothing"
+    );
+    let (status, answer) = import_over_http(&app, &app.admin_key, "", text).await;
+    assert_eq!(status, StatusCode::OK);
+    let outcomes = |answer: &[Value]| -> Vec<Outcome> {
+        answer[..answer.len() - 1]
+            .iter()
+            .map(|l| {
+                let errors = l["errors"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .map(|e| {
+                                assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
+                                (
+                                    e["field"].as_str().unwrap().to_owned(),
+                                    e["code"].as_str().unwrap().to_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    l["line"].as_u64().unwrap(),
+                    l["outcome"].as_str().unwrap().to_owned(),
+                    errors,
+                )
+            })
+            .collect()
+    };
+    let expected: Vec<Outcome> = vec![
+        (1, "imported".into(), vec![]),
+        (
+            2,
+            "refused".into(),
+            vec![("username".into(), "taken".into())],
+        ),
+        (
+            3,
+            "refused".into(),
+            vec![("passwordHash".into(), "invalid_format".into())],
+        ),
+        (
+            5,
+            "refused".into(),
+            vec![("line".into(), "too_long".into())],
+        ),
+        (
+            6,
+            "refused".into(),
+            vec![("line".into(), "invalid_type".into())],
+        ),
+        (
+            7,
+            "refused".into(),
+            vec![("roles[0]".into(), "unknown_value".into())],
+        ),
+        (8, "imported".into(), vec![]),
+    ];
+    assert_eq!(outcomes(&answer), expected);
+    assert_eq!(
+        outcomes(&dry),
+        expected,
+        "the dry run tells what the import does"
+    );
+    let summary = |answer: &[Value]| answer.last().unwrap()["summary"].clone();
+    assert_eq!(
+        summary(&answer),
+        json!({"lines": 7, "imported": 2, "updated": 0, "skipped": 0, "refused": 5,
+               "dryRun": false, "complete": true})
+    );
+    assert_eq!(summary(&dry)["dryRun"], true);
+    assert_eq!(summary(&dry)["imported"], 2);
+    assert_eq!(count(&app, app.tenant.id), before + 2);
+    // Imported lines name the user's id; the users log in with their hashes.
+    let id = UserId::parse(answer[0]["id"].as_str().unwrap()).unwrap();
+    assert!(app.store.get_user(app.tenant.id, id).unwrap().is_some());
+    app.login("one@example.com", &vectors()[3].password).await;
+    app.login("four@example.com", STRONG).await;
+    // The same body again, skipping what is there.
+    let (_, again) = import_over_http(
+        &app,
+        &app.admin_key,
+        "?onConflict=skip&dryRun=false",
+        lines(&[json!({"username": "one@example.com", "email": "one@example.com"})]),
+    )
+    .await;
+    assert_eq!(again[0]["outcome"], "skipped");
+    assert_eq!(again[1]["summary"]["skipped"], 1);
+}
+
+async fn import_and_export_need_an_admin_key(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let body = lines(&[json!({"username": "x@example.com", "email": "x@example.com"})]);
+    for roles in [&[Role::ApiUser][..], &[Role::PowerUser, Role::StandardUser]] {
+        let key = app.key(app.tenant.clone(), roles);
+        let (status, answer) = import_over_http(&app, &key, "", body.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer:?}");
+        let (status, text) = export_over_http(&app, &key, "").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+        assert!(!text.contains("passwordHash"));
+    }
+    // A user's login, even an ADMIN's, does not reach the admin API.
+    app.create_user("boss@example.com", &["ADMIN"], "ACTIVE")
+        .await;
+    let (token, _) = app.login("boss@example.com", STRONG).await;
+    let (status, _) = import_over_http(&app, &token, "", body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = export_over_http(&app, &token, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&app, app.tenant.id), 1, "nothing imported");
+    // The request itself: its media type and its parameters.
+    let response = app
+        .request(
+            reqwest::Method::POST,
+            "/admin/v1/users/import",
+            Some(&app.admin_key),
+        )
+        .json(&json!({"username": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = answer(response).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{error}");
+    assert!(
+        error.to_string().contains("application/x-ndjson"),
+        "{error}"
+    );
+    let (status, error) =
+        import_over_http(&app, &app.admin_key, "?onConflict=merge&dryRun=yes", body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields = crate::helpers::error_fields(&error[0]);
+    assert!(fields.contains(&"onConflict".to_owned()), "{error:?}");
+    assert!(fields.contains(&"dryRun".to_owned()), "{error:?}");
+    let (status, text) = export_over_http(&app, &app.admin_key, "?includeDeleted=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("includeDeleted"), "{text}");
+}
+
+async fn http_export_then_import_into_a_fresh_tenant(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let vectors = vectors();
+    // More users than an export page, so the export reads several pages.
+    let mut file: Vec<Value> = numbered(2_300)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (i, v) in vectors.iter().take(4).enumerate() {
+        file.push(json!({
+            "id": UserId::new_random().to_string(),
+            "username": format!("u{i}@example.com"),
+            "email": format!("u{i}@example.com"),
+            "passwordHash": v.hash,
+            "firstName": "Round",
+            "roles": ["STANDARD_USER", "API_USER"],
+            "status": if i == 3 { "DELETED" } else { "ACTIVE" },
+            "createdAt": format!("201{i}-01-02T03:04:05.123456Z"),
+        }));
+    }
+    let (_, answer) = import_over_http(&app, &app.admin_key, "", lines(&file)).await;
+    assert_eq!(answer.last().unwrap()["summary"]["imported"], 2_304);
+    let (status, live) = export_over_http(&app, &app.admin_key, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, all) = export_over_http(&app, &app.admin_key, "?includeDeleted=true").await;
+    assert_eq!(
+        live.lines().count(),
+        2_303,
+        "no deleted user without the flag"
+    );
+    assert_eq!(all.lines().count(), 2_304);
+    let ids: Vec<String> = all
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "each user once, in id order");
+    let deleted: Vec<Value> = all
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["status"] == "DELETED")
+        .collect();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["username"], "u3@example.com");
+    // Into a fresh tenant, with that tenant's own ADMIN key.
+    let fresh = app.new_tenant("fresh");
+    let fresh_key = app.key(fresh.clone(), &[Role::Admin]);
+    let (_, answer) = import_over_http(&app, &fresh_key, "", all.clone()).await;
+    assert_eq!(
+        answer.last().unwrap()["summary"],
+        json!({"lines": 2_304, "imported": 2_304, "updated": 0, "skipped": 0, "refused": 0,
+               "dryRun": false, "complete": true})
+    );
+    let (_, copied) = export_over_http(&app, &fresh_key, "?includeDeleted=true").await;
+    let strip = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("updatedAt");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(
+        strip(&all),
+        strip(&copied),
+        "the same users: ids, fields, hashes, createdAt"
+    );
+    // The hashes work in the new tenant.
+    let (status, _) = answer_of(
+        app.request(reqwest::Method::POST, "/v1/auth/login", None)
+            .header("tenant", "fresh")
+            .json(&json!({"username": "u0@example.com", "password": vectors[0].password})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn imported_users_are_in_the_change_feed_in_order(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("before@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    // Two batches (the CLI core with batches of 100), and a line refused
+    // in the second, which is retried line by line.
+    let mut text = numbered(150);
+    text.push_str(&lines(&[
+        json!({"username": "user3@example.com", "email": "x@example.com"}),
+    ]));
+    let (summary, _) = run(&app, options(app.tenant.id, OnConflict::Fail, false), text).await;
+    assert_eq!((summary.imported, summary.refused), (150, 1));
+    app.create_user("after@example.com", &["STANDARD_USER"], "ACTIVE")
+        .await;
+    let mut events = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (status, page) = answer(
+            app.get(
+                &format!("/admin/v1/events?limit=100&after={after}"),
+                &app.admin_key,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = page["events"].as_array().unwrap().clone();
+        let Some(last) = page.last() else { break };
+        after = last["cursor"].as_str().unwrap().to_owned();
+        events.extend(page);
+    }
+    let users: Vec<&str> = events
+        .iter()
+        .map(|e| e["userId"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.len(), 152, "one event per user created");
+    assert!(events.iter().all(|e| e["type"] == "user.created"));
+    let distinct: std::collections::BTreeSet<&str> = users.iter().copied().collect();
+    assert_eq!(distinct.len(), 152);
+    // The users written around the import come before and after it.
+    let username = |id: &str| {
+        let id = UserId::parse(id).unwrap();
+        app.store
+            .get_user(app.tenant.id, id)
+            .unwrap()
+            .unwrap()
+            .username
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(username(users[0]), "before@example.com");
+    assert_eq!(username(users[151]), "after@example.com");
+}
+
+async fn answer_of(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    answer(request.send().await.unwrap()).await
+}
+
 #[test]
 fn every_fixture_parses_as_its_format() {
     for vector in vectors() {
@@ -560,4 +924,8 @@ both_backends!(
     export_then_import_gives_the_same_users,
     a_killed_import_finishes_when_run_again,
     a_hundred_thousand_lines,
+    http_import_answers_each_line_then_a_summary,
+    import_and_export_need_an_admin_key,
+    http_export_then_import_into_a_fresh_tenant,
+    imported_users_are_in_the_change_feed_in_order,
 );

@@ -1,8 +1,11 @@
 //! [`ImportRepository`]: a batch of imported users, written in one
 //! transaction.
 //!
-//! PostgreSQL gets one multi-row `INSERT` per table for the whole batch
-//! (users, roles, organizations, attributes, history); SQLite, whose
+//! A batch reserves its history rows' change-feed positions with one
+//! UPDATE of the tenant's `tenant_feed` row and writes them in the rows
+//! (the feed trigger's one UPDATE a row made each row slower than the
+//! last). PostgreSQL gets one multi-row `INSERT` per table for the whole
+//! batch (users, roles, organizations, attributes, history); SQLite, whose
 //! multi-row insert diesel's `MultiConnection` does not offer, one
 //! statement per row, all of them prepared once and reused (diesel caches
 //! them) inside the one `BEGIN IMMEDIATE` transaction, which is what makes
@@ -13,15 +16,19 @@
 
 use std::collections::BTreeSet;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use userhub_domain::history::HistoryEntry;
 use userhub_domain::import::ImportRepository;
+use userhub_domain::types::{Status, TenantId, UserId};
 use userhub_domain::{StorageError, UniqueField, User};
 
 use super::{
-    AttributeRow, HistoryRow, NewUserRow, OrganizationRow, RoleRow, unique_field, write_index_rows,
+    AttributeRow, HistoryRow, NewUserRow, OrganizationRow, RoleRow, UserRow, unique_field,
+    write_index_rows,
 };
-use crate::connection::{AnyConnection, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
 use crate::error::{failure, is_unique_violation};
 use crate::schema::{user_attributes, user_history, user_organizations, user_roles, users};
 use crate::store::Store;
@@ -50,18 +57,68 @@ fn taken(error: &diesel::result::Error) -> Option<UniqueField> {
     })
 }
 
-/// Every line at once: multi-row statements on PostgreSQL.
+/// A history row written with its feed position (reserved by
+/// [`reserve_feed`]), so the feed trigger leaves it as it is.
+#[derive(Insertable)]
+#[diesel(table_name = user_history)]
+struct NumberedHistoryRow {
+    #[diesel(embed)]
+    entry: HistoryRow,
+    feed_seq: i64,
+}
+
+#[derive(QueryableByName)]
+struct LastSeq {
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+}
+
+/// Take the next `count` positions of `tenant`'s change feed at once: one
+/// UPDATE of its `tenant_feed` row (whose lock, held to the commit, keeps
+/// positions in commit order, as the trigger's per-row UPDATE does). The
+/// first position reserved.
+fn reserve_feed(conn: &mut AnyConnection, tenant: &str, count: usize) -> QueryResult<i64> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    let reserved: LastSeq = match conn {
+        AnyConnection::Postgresql(pg) => diesel::sql_query(
+            "INSERT INTO tenant_feed AS f (tenant_id, last_seq) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO UPDATE SET last_seq = f.last_seq + EXCLUDED.last_seq \
+             RETURNING f.last_seq",
+        )
+        .bind::<Text, _>(tenant)
+        .bind::<BigInt, _>(count)
+        .get_result(pg)?,
+        AnyConnection::Sqlite(sqlite) => diesel::sql_query(
+            "INSERT INTO tenant_feed (tenant_id, last_seq) VALUES (?, ?) \
+             ON CONFLICT (tenant_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq \
+             RETURNING last_seq",
+        )
+        .bind::<Text, _>(tenant)
+        .bind::<BigInt, _>(count)
+        .get_result(sqlite)?,
+    };
+    Ok(reserved.last_seq - count + 1)
+}
+
+/// Every line at once, with the feed positions reserved in one go:
+/// multi-row statements on PostgreSQL; on SQLite one prepared statement a
+/// row (diesel's `MultiConnection` has no multi-row insert for it).
 fn insert_batch(conn: &mut AnyConnection, lines: &[Prepared<'_>]) -> QueryResult<()> {
+    let Some(first) = lines.first() else {
+        return Ok(());
+    };
+    let first_seq = reserve_feed(conn, &first.row.tenant_id, lines.len())?;
     let pg = match conn {
         AnyConnection::Postgresql(pg) => pg,
         AnyConnection::Sqlite(_) => {
-            for line in lines {
-                insert_line(conn, line)?;
+            for (line, seq) in lines.iter().zip(first_seq..) {
+                insert_line(conn, line, Some(seq))?;
             }
             return Ok(());
         }
     };
-    for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+    for (chunk_index, chunk) in lines.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let chunk_seq = first_seq + i64::try_from(chunk_index * ROWS_PER_STATEMENT).unwrap_or(0);
         let rows: Vec<&NewUserRow<'_>> = chunk.iter().map(|l| &l.row).collect();
         diesel::insert_into(users::table).values(rows).execute(pg)?;
         let mut roles = Vec::new();
@@ -112,7 +169,14 @@ fn insert_batch(conn: &mut AnyConnection, lines: &[Prepared<'_>]) -> QueryResult
                 .values(part)
                 .execute(pg)?;
         }
-        let history: Vec<&HistoryRow> = chunk.iter().map(|l| &l.history).collect();
+        let history: Vec<NumberedHistoryRow> = chunk
+            .iter()
+            .zip(chunk_seq..)
+            .map(|(l, feed_seq)| NumberedHistoryRow {
+                entry: l.history.clone(),
+                feed_seq,
+            })
+            .collect();
         diesel::insert_into(user_history::table)
             .values(history)
             .execute(pg)?;
@@ -120,15 +184,28 @@ fn insert_batch(conn: &mut AnyConnection, lines: &[Prepared<'_>]) -> QueryResult
     Ok(())
 }
 
-/// One line: what `create_user` writes.
-fn insert_line(conn: &mut AnyConnection, line: &Prepared<'_>) -> QueryResult<()> {
+/// One line: what `create_user` writes; its history row at `feed_seq`
+/// when the batch reserved it one, else numbered by the feed trigger.
+fn insert_line(
+    conn: &mut AnyConnection,
+    line: &Prepared<'_>,
+    feed_seq: Option<i64>,
+) -> QueryResult<()> {
     diesel::insert_into(users::table)
         .values(&line.row)
         .execute(conn)?;
     write_index_rows(conn, line.user, &line.row.tenant_id, &line.row.id, false)?;
-    diesel::insert_into(user_history::table)
-        .values(&line.history)
-        .execute(conn)?;
+    match feed_seq {
+        Some(feed_seq) => diesel::insert_into(user_history::table)
+            .values(NumberedHistoryRow {
+                entry: line.history.clone(),
+                feed_seq,
+            })
+            .execute(conn)?,
+        None => diesel::insert_into(user_history::table)
+            .values(&line.history)
+            .execute(conn)?,
+    };
     Ok(())
 }
 
@@ -139,7 +216,7 @@ fn insert_each(
 ) -> QueryResult<Vec<Result<(), UniqueField>>> {
     let mut answers = Vec::with_capacity(lines.len());
     for line in lines {
-        match conn.transaction(|conn| insert_line(conn, line)) {
+        match conn.transaction(|conn| insert_line(conn, line, None)) {
             Ok(()) => answers.push(Ok(())),
             Err(error) => match taken(&error) {
                 Some(field) => answers.push(Err(field)),
@@ -148,6 +225,29 @@ fn insert_each(
         }
     }
     Ok(answers)
+}
+
+/// SQLite while it writes an import batch. `synchronous = NORMAL` in WAL
+/// mode: a commit no longer waits for the disk (the WAL is synced at
+/// checkpoints); a crash of the process loses nothing, a power cut may
+/// lose the last batches committed but never leaves the database
+/// inconsistent, and running the import again with `--on-conflict skip`
+/// (what resuming is anyway) writes them again. (PostgreSQL's counterpart
+/// is `synchronous_commit = off` for the batch's transaction.) The larger page cache
+/// (64 MiB, bounded: memory stays flat) keeps the indexes' upper pages
+/// that every row of a batch descends through.
+const IMPORT_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;";
+
+/// What every other write on the connection expects (see
+/// `connection.rs`); SQLite's default page cache.
+const USUAL_PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA cache_size = -2000;";
+
+/// Apply `pragmas` on a SQLite connection (nothing on PostgreSQL).
+fn tune_sqlite(conn: &mut AnyConnection, pragmas: &str) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(sqlite) => sqlite.batch_execute(pragmas),
+        AnyConnection::Postgresql(_) => Ok(()),
+    }
 }
 
 /// What a batch's transaction ends with when nothing is to be kept.
@@ -176,7 +276,15 @@ impl ImportRepository for Store {
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
         let mut conn = self.conn(OP)?;
+        tune_sqlite(&mut conn, IMPORT_PRAGMAS).map_err(|e| failure(OP, &e))?;
         let result = write_tx::<_, Discard>(&mut conn, |conn| {
+            if let AnyConnection::Postgresql(pg) = conn {
+                // This transaction's commit does not wait for its WAL to
+                // reach the disk: see IMPORT_PRAGMAS for why that is safe
+                // for an import (the server's crash may lose the last
+                // batches committed, never half of one).
+                pg.batch_execute("SET LOCAL synchronous_commit = off")?;
+            }
             let answers = match conn.transaction(|conn| insert_batch(conn, &lines)) {
                 Ok(()) => vec![Ok(()); lines.len()],
                 Err(error) if taken(&error).is_some() => insert_each(conn, &lines)?,
@@ -188,6 +296,11 @@ impl ImportRepository for Store {
                 Ok(answers)
             }
         });
+        if let Err(error) = tune_sqlite(&mut conn, USUAL_PRAGMAS) {
+            // The connection is most likely broken; the batch's outcome
+            // stands either way.
+            log::error!("storage: {OP}: cannot restore the connection's settings: {error}");
+        }
         match result {
             Ok(answers) => {
                 self.history_committed();
@@ -196,5 +309,36 @@ impl ImportRepository for Store {
             Err(TxError::Op(Discard::DryRun(answers))) => Ok(answers),
             Err(TxError::Db(error)) => Err(failure(OP, &error)),
         }
+    }
+
+    /// `WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`: a range of the
+    /// primary key `(tenant_id, id)`, so each page costs the same however
+    /// far into the tenant it is (an offset, or a keyset on the creation
+    /// time that imported users share, would not).
+    fn export_users(
+        &self,
+        tenant: TenantId,
+        after: Option<UserId>,
+        limit: u32,
+        include_deleted: bool,
+    ) -> Result<Vec<User>, StorageError> {
+        const OP: &str = "export users";
+        let mut query = users::table
+            .into_boxed::<MultiBackend>()
+            .filter(users::tenant_id.eq(tenant.to_string()))
+            .order(users::id.asc())
+            .limit(i64::from(limit));
+        if let Some(after) = after {
+            query = query.filter(users::id.gt(after.to_string()));
+        }
+        if !include_deleted {
+            query = query.filter(users::status.ne(Status::Deleted.as_str()));
+        }
+        let mut conn = self.conn(OP)?;
+        let rows: Vec<UserRow> = query
+            .select(UserRow::as_select())
+            .load(&mut *conn)
+            .map_err(|e| failure(OP, &e))?;
+        rows.into_iter().map(|row| row.into_user(OP)).collect()
     }
 }

@@ -12,6 +12,7 @@ use userhub_domain::admin::{
 use userhub_domain::credentials::ApiKey;
 use userhub_domain::feed::{Event, EventCursor, EventType};
 use userhub_domain::history::HistoryEntry;
+use userhub_domain::import::OnConflict;
 use userhub_domain::manage::{self, NewApiKey};
 use userhub_domain::tenant::AttributeDefinition;
 use userhub_domain::types::UserId;
@@ -20,6 +21,7 @@ use userhub_domain::webhook::{Delivery, Webhook, WebhookSecret, WebhookUrl};
 use userhub_domain::{ValidationErrors, ValueError};
 use utoipa::ToSchema;
 
+use crate::import::ImportSummary;
 use crate::secrets;
 use crate::toolkit::fields::{parse_items, shape};
 use crate::toolkit::render::rfc3339;
@@ -81,6 +83,20 @@ impl Params {
                     .at(name),
                 );
                 None
+            }
+        }
+    }
+}
+
+impl Params {
+    /// `true` or `false`; `false` when absent.
+    fn flag(&self, errors: &mut ValidationErrors, name: &str) -> bool {
+        match self.get(name).map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(ValueError::new("invalid_value", "must be true or false").at(name));
+                false
             }
         }
     }
@@ -707,4 +723,123 @@ fn event_types_schema() -> utoipa::openapi::schema::Schema {
         .map(|event| event.as_str())
         .collect();
     names_schema(&names, serde_json::json!(["user.created", "user.updated"]))
+}
+
+/// `POST /admin/v1/users/import?onConflict=&dryRun=`, with an NDJSON body:
+/// what to do with a taken line, and whether to write at all.
+pub fn import_query(
+    query: Result<Vec<(String, String)>, RequestError>,
+    ndjson: bool,
+) -> Result<(OnConflict, bool), Failure> {
+    if !ndjson {
+        return Err(RequestError::UnsupportedMediaType {
+            expected: "application/x-ndjson",
+        }
+        .into());
+    }
+    let mut errors = ValidationErrors::new();
+    let params = Params::read(query, &["onConflict", "dryRun"], &mut errors)?;
+    let on_conflict = match params.get("onConflict").map(str::trim) {
+        None | Some("fail") => Some(OnConflict::Fail),
+        Some("skip") => Some(OnConflict::Skip),
+        Some("update") => Some(OnConflict::Update),
+        Some(_) => {
+            errors.push(
+                ValueError::new("invalid_value", "must be fail, skip or update").at("onConflict"),
+            );
+            None
+        }
+    };
+    let dry_run = params.flag(&mut errors, "dryRun");
+    errors.into_result()?;
+    Ok((on_conflict.unwrap_or_default(), dry_run))
+}
+
+/// `GET /admin/v1/users/export?includeDeleted=`: whether deleted users are
+/// exported too.
+pub fn export_query(query: Result<Vec<(String, String)>, RequestError>) -> Result<bool, Failure> {
+    let mut errors = ValidationErrors::new();
+    let params = Params::read(query, &["includeDeleted"], &mut errors)?;
+    let include_deleted = params.flag(&mut errors, "includeDeleted");
+    errors.into_result()?;
+    Ok(include_deleted)
+}
+
+/// One line of an import's answer: what became of one input line. Its
+/// last line is an [`ImportSummaryLine`] instead.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResultLine {
+    /// The input line's number, from 1 (blank lines are counted, not
+    /// answered).
+    pub line: u64,
+    /// `imported`, `updated`, `skipped` or `refused`.
+    pub outcome: String,
+    /// The user's id (imported or updated).
+    #[schema(format = Uuid)]
+    pub id: Option<String>,
+    /// Why the line was refused, one entry a field (refused only).
+    pub errors: Vec<ImportLineError>,
+}
+
+/// One reason an input line was refused.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportLineError {
+    /// The field by its name in the line (`passwordHash`, `roles[1]`), or
+    /// `line` for the whole line (`invalid_json`, `too_long`).
+    pub field: String,
+    /// A stable code: `required`, `invalid_format`, `taken`, ...
+    pub code: String,
+    /// A sentence for a person (never the value).
+    pub message: String,
+}
+
+/// The last line of an import's answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummaryLine {
+    /// The counts.
+    pub summary: ImportCounts,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportCounts {
+    /// Non-blank input lines answered.
+    pub lines: u64,
+    /// Users created.
+    pub imported: u64,
+    /// Users replaced (`onConflict=update`).
+    pub updated: u64,
+    /// Lines left out as already there.
+    pub skipped: u64,
+    /// Lines refused.
+    pub refused: u64,
+    /// A dry run: nothing was written.
+    pub dry_run: bool,
+    /// Whether every line of the body was answered. `false` when the
+    /// import stopped early (see `error`): the lines answered stay as
+    /// answered, and running the same body again with `onConflict=skip`
+    /// finishes it.
+    pub complete: bool,
+    /// Why the import stopped early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ImportCounts {
+    /// The counts of `summary`.
+    pub fn of(summary: &ImportSummary, dry_run: bool, error: Option<String>) -> Self {
+        Self {
+            lines: summary.lines,
+            imported: summary.imported,
+            updated: summary.updated,
+            skipped: summary.skipped,
+            refused: summary.refused,
+            dry_run,
+            complete: error.is_none(),
+            error,
+        }
+    }
 }

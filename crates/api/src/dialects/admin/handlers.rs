@@ -5,10 +5,14 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::web::Json;
+use actix_web::web::{Bytes, Json};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use futures_core::Stream;
 use userhub_domain::admin;
 use userhub_domain::authz::Actor;
+use userhub_domain::import::{self as domain_import, ExportPage};
+use userhub_domain::ports::Ctx;
+use userhub_domain::types::UserId;
 use userhub_domain::webhook::WebhookSecret;
 use utoipa::OpenApi;
 
@@ -17,14 +21,21 @@ use super::dto::{
     ActorResponse, ApiKeyResponse, ApiKeysResponse, AttributeResponse, AttributesResponse,
     CreateApiKeyRequest, CreateWebhookRequest, CreatedApiKeyResponse, CreatedWebhookResponse,
     DefineAttributeRequest, DeliveriesResponse, DeliveryResponse, EventResponse, FeedResponse,
-    HistoryEntryResponse, HistoryResponse, WebhookResponse, WebhooksResponse, api_key_id,
-    attribute_name, create_api_key_command, create_webhook_command, define_attribute_command,
-    feed_query, history_query, webhook_id,
+    HistoryEntryResponse, HistoryResponse, ImportCounts, ImportLineError, ImportResultLine,
+    ImportSummaryLine, WebhookResponse, WebhooksResponse, api_key_id, attribute_name,
+    create_api_key_command, create_webhook_command, define_attribute_command, export_query,
+    feed_query, history_query, import_query, webhook_id,
 };
+use crate::import::{self, Batcher, ImportOptions, ImportSummary, LineSplitter};
 use crate::secrets;
+use crate::toolkit::extract::is_ndjson;
 use crate::toolkit::openapi::{BearerAuth, ErrorResponses, EveryOperation};
 use crate::toolkit::render::no_content;
-use crate::toolkit::{Body, Call, ErrorBody, Failure, Mounted, Pipeline, Reply, query_pairs};
+use crate::toolkit::stream::{ChunkSender, streamed};
+use crate::toolkit::{
+    Bearer, Body, Call, ErrorBody, Failure, Mounted, Pipeline, Reply, RequestError, query_pairs,
+};
+use userhub_storage::Store;
 
 /// How often a long poll re-reads the feed for events committed by other
 /// nodes (this node's own commits wake it at once).
@@ -372,6 +383,256 @@ pub async fn list_deliveries(
     .await
 }
 
+/// Chunks an import's or export's answer may run ahead of the client.
+const STREAM_AHEAD: usize = 4;
+
+/// Import users.
+///
+/// The body is newline-delimited JSON (`application/x-ndjson`), one user a
+/// line in the shape of `docs/import.md` (with `passwordHash` as the old
+/// system made it, or a plaintext `password`); each line at most 1 MiB (a
+/// longer one is a refused line, `too_long`). The body is read as it
+/// arrives and written a batch of 1,000 lines at a time, one transaction a
+/// batch, exactly as `userhub import` does. The answer is streamed as
+/// NDJSON too: one result a line, in input order, as each batch is done
+/// (`{"line":3,"outcome":"refused","errors":[{"field":"email","code":"taken","message":...}]}`),
+/// then one `{"summary":{...}}` line. `onConflict` says what a taken id,
+/// username or e-mail means: `fail` (refuse the line; the default),
+/// `skip`, or `update` (replace the stored user). `dryRun=true` judges
+/// every line against the database and writes nothing. A client that goes
+/// away stops the import after the batch in hand; finished batches are
+/// kept, and the same body sent again with `onConflict=skip` finishes it.
+/// The lines carry password hashes: an ADMIN API key only.
+#[utoipa::path(
+    params(
+        ("onConflict" = Option<String>, Query, description = "`fail` (default), `skip` or `update`"),
+        ("dryRun" = Option<bool>, Query, description = "Judge everything, write nothing (default false)"),
+    ),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One user a line (docs/import.md)"),
+    responses(
+        (status = 200, content_type = "application/x-ndjson", body = ImportResultLine, description = "One result a line, then one `ImportSummaryLine`, streamed as batches are done"),
+        (status = 400, body = ErrorBody, description = "A malformed `onConflict` or `dryRun`, or an unknown parameter"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+        (status = 415, body = ErrorBody, description = "The body is not `application/x-ndjson`"),
+    )
+)]
+#[post("/admin/v1/users/import")]
+pub async fn import_users(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = import_query(query_pairs(&req), is_ndjson(&req));
+    let (scope, (on_conflict, dry_run)) = state
+        .call(caller.access(), move |_, actor| {
+            let query = parsed?;
+            Ok((domain_import::admit(actor)?, query))
+        })
+        .await?;
+    let options = ImportOptions {
+        tenant: scope.tenant,
+        by: scope.by,
+        on_conflict,
+        dry_run,
+        batch: import::DEFAULT_BATCH,
+    };
+    let (sender, response) = streamed("application/x-ndjson", STREAM_AHEAD);
+    let idle = state.config.body_timeout;
+    actix_web::rt::spawn(run_import(state, options, payload, idle, sender));
+    Ok(response)
+}
+
+/// The next chunk of a request body: `Ok(None)` at its end, `Err` when it
+/// broke or stayed silent for `idle`.
+async fn next_chunk(payload: &mut web::Payload, idle: Duration) -> Result<Option<Bytes>, String> {
+    let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *payload).poll_next(cx));
+    match tokio::time::timeout(idle, next).await {
+        Ok(Some(Ok(chunk))) => Ok(Some(chunk)),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err(format!("the request body could not be read ({e})")),
+        Err(_) => Err(format!(
+            "no part of the request body arrived for {} s",
+            idle.as_secs()
+        )),
+    }
+}
+
+/// An import over HTTP: read the body a chunk at a time into batches,
+/// write each batch on the blocking pool, stream its results, and end
+/// with the summary. Stops after the batch in hand when the client is
+/// gone (its results have nowhere to go).
+async fn run_import(
+    state: Pipeline,
+    options: ImportOptions,
+    mut payload: web::Payload,
+    idle: Duration,
+    sender: ChunkSender,
+) {
+    let mut splitter = LineSplitter::new();
+    let mut batcher = Batcher::new(options.batch);
+    let mut summary = ImportSummary::default();
+    let mut stopped = None;
+    loop {
+        let (ready, done) = match next_chunk(&mut payload, idle).await {
+            Ok(Some(chunk)) => {
+                let mut ready = Vec::new();
+                splitter.push(&chunk, |line| ready.extend(batcher.push(line)));
+                (ready, false)
+            }
+            Ok(None) => {
+                let mut ready = Vec::new();
+                splitter.finish(|line| ready.extend(batcher.push(line)));
+                ready.extend(batcher.rest());
+                (ready, true)
+            }
+            Err(why) => {
+                stopped = Some(why);
+                break;
+            }
+        };
+        for batch in ready {
+            let task_state = state.clone();
+            let outcome =
+                web::block(move || import::import_lines(&task_state, &options, batch)).await;
+            let results = match outcome {
+                Ok(Ok(results)) => results,
+                Ok(Err(e)) => {
+                    log::error!("admin import into tenant {} stopped: {e}", options.tenant);
+                    stopped = Some("the database failed during a batch".to_owned());
+                    break;
+                }
+                Err(_) => {
+                    stopped = Some("the batch's task did not finish".to_owned());
+                    break;
+                }
+            };
+            let mut chunk = Vec::new();
+            for result in &results {
+                summary.count(result);
+                if let Err(e) = serde_json::to_writer(&mut chunk, result) {
+                    log::error!("admin import: a result line could not be written: {e}");
+                }
+                chunk.push(b'\n');
+            }
+            if !sender.send(Bytes::from(chunk)).await {
+                log::info!(
+                    "admin import into tenant {}: the client went away after {} lines",
+                    options.tenant,
+                    summary.lines
+                );
+                return;
+            }
+        }
+        if done || stopped.is_some() {
+            break;
+        }
+    }
+    let stopped = stopped.map(|why| {
+        format!(
+            "{why}; the lines answered are done: send the body again with onConflict=skip to finish"
+        )
+    });
+    let last = ImportSummaryLine {
+        summary: ImportCounts::of(&summary, options.dry_run, stopped),
+    };
+    let mut chunk = serde_json::to_vec(&last).unwrap_or_default();
+    chunk.push(b'\n');
+    // A client gone by now has had every result it will read.
+    let _ = sender.send(Bytes::from(chunk)).await;
+}
+
+/// Export users.
+///
+/// Every user of the key's tenant, one a line in the import's shape
+/// (`docs/import.md`) **with its password hash**, as
+/// `application/x-ndjson`, in id order, read a page of 1,000 at a time by
+/// the primary key (memory flat whatever the tenant's size). Deleted users
+/// only with `includeDeleted=true`. Importing the answer into another
+/// tenant gives the same users: ids, fields, hashes (logins work) and
+/// `createdAt`. Should the database fail half-way, the answer ends without
+/// its proper end (the chunked body is cut), so a partial export is not
+/// taken for a whole one. An ADMIN API key only.
+#[utoipa::path(
+    params(
+        ("includeDeleted" = Option<bool>, Query, description = "Deleted users too (default false)"),
+    ),
+    responses(
+        (status = 200, content_type = "application/x-ndjson", body = String, description = "One user a line, with its password hash"),
+        (status = 400, body = ErrorBody, description = "A malformed `includeDeleted`, or an unknown parameter"),
+        (status = 403, body = ErrorBody, description = "Not an API key with the ADMIN role"),
+    )
+)]
+#[get("/admin/v1/users/export")]
+pub async fn export_users(
+    caller: Bearer<Admin>,
+    state: Pipeline,
+    req: HttpRequest,
+) -> Reply<Admin, HttpResponse> {
+    let parsed = export_query(query_pairs(&req));
+    let (actor, include_deleted, first) = state
+        .call(caller.access(), move |ctx, actor| {
+            let include_deleted = parsed?;
+            let first = export_chunk(ctx, actor, None, include_deleted)?;
+            Ok((actor.clone(), include_deleted, first))
+        })
+        .await?;
+    let (sender, response) = streamed("application/x-ndjson", STREAM_AHEAD);
+    actix_web::rt::spawn(run_export(state, actor, include_deleted, first, sender));
+    Ok(response)
+}
+
+/// One page of an export as lines, and the last id it holds (`None`: the
+/// export is done).
+fn export_chunk(
+    ctx: &Ctx<'_, Store>,
+    actor: &Actor,
+    after: Option<UserId>,
+    include_deleted: bool,
+) -> Result<(Bytes, Option<UserId>), Failure> {
+    let page = ExportPage {
+        after,
+        limit: import::EXPORT_PAGE,
+        include_deleted,
+    };
+    let users = domain_import::export_page(ctx, actor, page)?;
+    let mut chunk = Vec::new();
+    import::write_lines(&users, &mut chunk)
+        .map_err(|e| RequestError::Internal(format!("an export line: {e}")))?;
+    Ok((Bytes::from(chunk), users.last().map(|u| u.id)))
+}
+
+/// An export over HTTP: each page read on the blocking pool and sent, until
+/// a page comes back empty or the client is gone.
+async fn run_export(
+    state: Pipeline,
+    actor: Actor,
+    include_deleted: bool,
+    first: (Bytes, Option<UserId>),
+    sender: ChunkSender,
+) {
+    let (mut chunk, mut last) = first;
+    while let Some(after) = last {
+        if !sender.send(chunk).await {
+            return;
+        }
+        let page_actor = actor.clone();
+        let next = state
+            .call_anonymous(move |ctx| export_chunk(ctx, &page_actor, Some(after), include_deleted))
+            .await;
+        match next {
+            Ok(page) => (chunk, last) = page,
+            Err(e) => {
+                log::error!("admin export of tenant {} stopped: {e:?}", actor.tenant);
+                sender
+                    .fail("the database failed during the export".to_owned())
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
 /// The admin API's error answers in its document: the shared body, invalid
 /// content 400.
 const ERRORS: ErrorResponses = ErrorResponses {
@@ -397,7 +658,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_webhooks)
         .service(get_webhook)
         .service(delete_webhook)
-        .service(list_deliveries);
+        .service(list_deliveries)
+        .service(import_users)
+        .service(export_users);
 }
 
 /// Every admin route takes a bearer API key and is tagged `admin`.
@@ -416,9 +679,13 @@ const EVERY_ROUTE: EveryOperation = EveryOperation {
         EventResponse,
         ApiKeyResponse,
         AttributeResponse,
-        DeliveryResponse
+        DeliveryResponse,
+        ImportResultLine,
+        ImportLineError,
+        ImportSummaryLine,
+        ImportCounts
     )),
-    tags((name = "admin", description = "userhub's own admin API: history, change feed, webhooks, API keys, attributes")),
+    tags((name = "admin", description = "userhub's own admin API: history, change feed, webhooks, API keys, attributes, import and export")),
     paths(
         user_history,
         events,
@@ -433,6 +700,8 @@ const EVERY_ROUTE: EveryOperation = EveryOperation {
         get_webhook,
         delete_webhook,
         list_deliveries,
+        import_users,
+        export_users,
     ),
     info(
         title = "userhub — admin API",
