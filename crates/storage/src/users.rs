@@ -39,7 +39,7 @@ use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User, UserField};
 
 use crate::codec::{from_json, from_micros, micros, parse, to_json, version_column, version_value};
-use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx, write_tx_unqueued};
 use crate::error::{failure, is_foreign_key_violation, is_unique_violation, user_unique_field};
 use crate::profile::Profile;
 use crate::schema::{
@@ -886,7 +886,7 @@ fn missing_skeletons(
 /// user of its tenant holds it. `None` when the batch could not be written.
 fn fill_batch(conn: &mut AnyConnection, batch: &[MissingSkeleton]) -> Option<Vec<Backfilled>> {
     for _ in 0..BACKFILL_RETRIES {
-        let result = write_tx::<_, Infallible>(conn, |conn| {
+        let result = write_tx_unqueued::<_, Infallible>(conn, |conn| {
             let mut outcomes = Vec::with_capacity(batch.len());
             for row in batch {
                 let Ok(username) = Username::parse(&row.username) else {
