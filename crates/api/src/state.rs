@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use userhub_domain::ports::Ctx;
+use userhub_domain::password::{Password, PasswordHash, Verification};
+use userhub_domain::ports::{Ctx, HashError, PasswordHasher};
 use userhub_domain::service::to_stored_precision;
 use userhub_storage::Store;
 
@@ -77,14 +78,55 @@ impl AppState {
     }
 
     /// Run `f` with the context a domain operation needs, at the current
-    /// time. Blocks: call it on the blocking pool.
+    /// time: its repository calls share one pooled connection (see
+    /// [`Store::with_connection`]), given back to the pool while a password
+    /// is hashed. Blocks: call it on the blocking pool.
     pub fn with_ctx<T>(&self, f: impl FnOnce(&Ctx<'_, Store>) -> T) -> T {
-        f(&Ctx {
-            repo: &self.store,
-            hasher: &self.hasher,
-            throttle: self.config.throttle,
-            tokens: self.config.tokens,
-            now: now(),
+        self.store.with_connection(|store| {
+            let hasher = Releasing {
+                hasher: &self.hasher,
+                store,
+            };
+            f(&Ctx {
+                repo: store,
+                hasher: &hasher,
+                throttle: self.config.throttle,
+                tokens: self.config.tokens,
+                now: now(),
+            })
         })
+    }
+}
+
+/// The hasher, as a unit of work sees it: before each hash it gives the
+/// shared connection back, so that requests waiting for a hashing slot
+/// (up to the queue's wait) do not hold the pool's connections.
+struct Releasing<'a> {
+    hasher: &'a HasherPool,
+    store: &'a Store,
+}
+
+impl PasswordHasher for Releasing<'_> {
+    fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.store.release_connection();
+        PasswordHasher::hash(self.hasher, password)
+    }
+
+    fn verify(
+        &self,
+        stored: Option<&PasswordHash>,
+        password: &Password,
+    ) -> Result<Verification, HashError> {
+        self.store.release_connection();
+        PasswordHasher::verify(self.hasher, stored, password)
+    }
+
+    fn verify_and_rehash(
+        &self,
+        stored: Option<&PasswordHash>,
+        password: &Password,
+    ) -> Result<(Verification, Option<PasswordHash>), HashError> {
+        self.store.release_connection();
+        PasswordHasher::verify_and_rehash(self.hasher, stored, password)
     }
 }

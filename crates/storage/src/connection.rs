@@ -3,7 +3,10 @@
 //!
 //! Writes on SQLite start with `BEGIN IMMEDIATE`: the write lock is taken up
 //! front, so concurrent writers wait on `busy_timeout` instead of failing
-//! with `SQLITE_BUSY` when a read lock cannot be upgraded.
+//! with `SQLITE_BUSY` when a read lock cannot be upgraded. Within one
+//! process they first queue on the store's writer queue (first come, first
+//! served), so `busy_timeout` is left to waits on other processes (a CLI
+//! import while the server runs).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +14,9 @@ use std::time::Duration;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
+use parking_lot::MutexGuard;
+
+use crate::store::Conn;
 
 /// A connection to PostgreSQL or SQLite. Diesel's `MultiConnection` runs the
 /// same query-builder code on either; backend-specific statements (row
@@ -114,10 +120,27 @@ impl<E> From<diesel::result::Error> for TxError<E> {
     }
 }
 
-/// Run `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, a plain
+/// Run `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, after
+/// this process's earlier writers (the store's writer queue), a plain
 /// `BEGIN` (READ COMMITTED) on PostgreSQL. Commits on `Ok`, rolls back on
-/// `Err`.
+/// `Err`. The connection is taken before the turn, so a writer whose turn
+/// has come never waits for the pool.
 pub(crate) fn write_tx<T, E>(
+    conn: &mut Conn<'_>,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, TxError<E>>,
+) -> Result<T, TxError<E>> {
+    let turn = conn.writers.map(|queue| queue.lock());
+    let result = write_tx_unqueued(conn, f);
+    if let Some(turn) = turn {
+        // Handed straight to the writer that waited longest.
+        MutexGuard::unlock_fair(turn);
+    }
+    result
+}
+
+/// [`write_tx`] on a connection outside any store's queue (migrations, which
+/// run alone).
+pub(crate) fn write_tx_unqueued<T, E>(
     conn: &mut AnyConnection,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, TxError<E>>,
 ) -> Result<T, TxError<E>> {

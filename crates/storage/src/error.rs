@@ -81,6 +81,9 @@ fn kind(error: &DieselError) -> (&'static str, bool) {
             | DatabaseErrorKind::CheckViolation => ("constraint violated", false),
             DatabaseErrorKind::ReadOnlyTransaction => ("database is read-only", false),
             _ if is_busy(info.message()) => ("database busy", true),
+            // PostgreSQL broke a lock cycle by ending this transaction (two
+            // writers' count rows, say): nothing was written, a retry works.
+            _ if info.message().contains("deadlock detected") => ("transaction conflict", true),
             _ => ("query failed", false),
         },
         DieselError::DeserializationError(_) => ("stored data unreadable", false),

@@ -9,20 +9,23 @@
 //! `col >= v AND (col > v OR id > last_id)`, whose first half is an index
 //! bound. See docs/storage.md for the plans.
 
+use std::collections::{BTreeSet, HashMap};
+
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
+use userhub_domain::User;
 use userhub_domain::query::{
     Cursor, Filter, KeyMatch, PageRequest, Sort, SortDirection, SortField, TimeAttr, UserCondition,
     UserFilter, UserPage, UserQuery, UserText,
 };
 use userhub_domain::repository::ListUsersError;
-use userhub_domain::types::{TenantId, UserId};
+use userhub_domain::types::{Status, TenantId, UserId};
 
 use crate::codec::micros;
 use crate::connection::{AnyConnection, MultiBackend, TxError, read_tx};
 use crate::error::failure;
-use crate::schema::{user_attributes, user_organizations, user_roles, users};
+use crate::schema::{user_attributes, user_counts, user_organizations, user_roles, users};
 use crate::users::UserRow;
 
 const OP: &str = "list users";
@@ -47,68 +50,50 @@ pub(crate) fn list_users(
     tenant: TenantId,
     query: &UserQuery,
 ) -> Result<UserPage, ListUsersError> {
-    let (position, offset, limit) = match &query.page {
-        PageRequest::Cursor { after, limit } => {
-            let position = after
-                .as_ref()
-                .map(|cursor| decode_cursor(cursor, query.sort))
-                .transpose()?;
-            (position, None, *limit)
-        }
-        PageRequest::Offset { offset, limit } => (
-            None,
-            Some(i64::try_from(*offset).unwrap_or(i64::MAX)),
-            *limit,
-        ),
-    };
     let tenant = tenant.to_string();
+    let offset = matches!(query.page, PageRequest::Offset { .. });
+    // A common filter's total is cheap, so an offset page uses it too.
+    let tally = Tally::of(&query.filter).filter(|_| query.with_total || offset);
     let run = |conn: &mut AnyConnection| -> Result<UserPage, TxError<ListUsersError>> {
-        let mut users = Vec::new();
-        let mut next = None;
-        if limit > 0 {
-            let mut page = order(
-                after(
-                    apply_filter(users::table.into_boxed(), &tenant, &query.filter),
-                    query.sort,
-                    position.as_ref(),
-                ),
-                query.sort,
-            )
-            .select(UserRow::as_select())
-            // One more than asked, to know whether another page follows.
-            .limit(i64::from(limit) + 1);
-            if let Some(offset) = offset {
-                page = page.offset(offset);
+        // The exact total from the maintained counts when the filter is a
+        // common one; else, when asked, an index-only count.
+        let counted = match &tally {
+            Some(tally) => Some(tally.total(conn, &tenant)?),
+            None if query.with_total => Some(count(conn, &tenant, &query.filter)?),
+            None => None,
+        };
+        let (users, more) = match &query.page {
+            PageRequest::Cursor { after: from, limit } => {
+                let position = from
+                    .as_ref()
+                    .map(|cursor| decode_cursor(cursor, query.sort))
+                    .transpose()
+                    .map_err(TxError::Op)?;
+                cursor_page(conn, &tenant, query, position.as_ref(), *limit)?
             }
-            let mut rows: Vec<UserRow> = page.load(conn)?;
-            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-            let more = rows.len() > limit;
-            rows.truncate(limit);
-            for row in rows {
-                users.push(
-                    row.into_user(OP)
-                        .map_err(|e| TxError::Op(ListUsersError::Storage(e)))?,
-                );
-            }
-            if more {
-                next = users.last().map(|last| encode_cursor(query.sort, last));
-            }
-        }
-        let total = if query.with_total {
-            let count: i64 = apply_filter(
-                users::table.select(diesel::dsl::count_star()).into_boxed(),
+            PageRequest::Offset { offset, limit } => offset_page(
+                conn,
                 &tenant,
-                &query.filter,
-            )
-            .get_result(conn)?;
-            Some(u64::try_from(count).unwrap_or(0))
+                query,
+                *offset,
+                *limit,
+                tally.as_ref().and(counted),
+            )?,
+        };
+        let next = if more {
+            users.last().map(|last| encode_cursor(query.sort, last))
+        } else {
+            None
+        };
+        let total = if query.with_total {
+            Some(counted.unwrap_or(0))
         } else {
             None
         };
         Ok(UserPage { users, next, total })
     };
-    let result = if query.with_total {
-        // The page and its total from one snapshot.
+    let result = if query.with_total || tally.is_some() {
+        // The page and the count it relies on from one snapshot.
         read_tx(conn, run)
     } else {
         run(conn)
@@ -117,6 +102,206 @@ pub(crate) fn list_users(
         TxError::Op(e) => e,
         TxError::Db(e) => ListUsersError::Storage(failure(OP, &e)),
     })
+}
+
+/// A filter whose exact total `user_counts` holds: the tenant, any set of
+/// statuses, and at most one role or one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tally<'f> {
+    kind: &'static str,
+    name: String,
+    statuses: &'f BTreeSet<Status>,
+}
+
+impl<'f> Tally<'f> {
+    fn of(filter: &'f UserFilter) -> Option<Self> {
+        // Every field named, so that a new filter cannot be counted wrong.
+        let UserFilter {
+            statuses,
+            roles,
+            organization,
+            username,
+            email,
+            created_from,
+            created_before,
+            ids,
+            first_name,
+            last_name,
+            any_name,
+            attributes,
+            expression,
+        } = filter;
+        let narrowed = username.is_some()
+            || email.is_some()
+            || created_from.is_some()
+            || created_before.is_some()
+            || !ids.is_empty()
+            || first_name.is_some()
+            || last_name.is_some()
+            || any_name.is_some()
+            || !attributes.is_empty()
+            || expression.is_some();
+        if narrowed {
+            return None;
+        }
+        let (kind, name) = match (roles.len(), organization) {
+            (0, None) => ("all", String::new()),
+            (1, None) => ("role", roles.iter().next()?.as_str().to_owned()),
+            (0, Some(organization)) => ("organization", organization.as_str().to_owned()),
+            // Several roles overlap; a role and an organization intersect.
+            _ => return None,
+        };
+        Some(Tally {
+            kind,
+            name,
+            statuses,
+        })
+    }
+
+    /// The sum of the counts of the filter's statuses (all, when none).
+    fn total(&self, conn: &mut AnyConnection, tenant: &str) -> QueryResult<u64> {
+        let mut counts = user_counts::table
+            .filter(user_counts::tenant_id.eq(tenant.to_owned()))
+            .filter(user_counts::kind.eq(self.kind))
+            .filter(user_counts::name.eq(self.name.clone()))
+            .select(user_counts::n)
+            .into_boxed();
+        if !self.statuses.is_empty() {
+            let statuses: Vec<&'static str> = self.statuses.iter().map(|s| s.as_str()).collect();
+            counts = counts.filter(user_counts::status.eq_any(statuses));
+        }
+        let counts: Vec<i64> = counts.load(conn)?;
+        Ok(counts
+            .into_iter()
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .sum())
+    }
+}
+
+/// Count the users passing `filter` (the indexes cover the common
+/// conditions, so PostgreSQL and SQLite count from an index alone).
+fn count(conn: &mut AnyConnection, tenant: &str, filter: &UserFilter) -> QueryResult<u64> {
+    let count: i64 = apply_filter(
+        users::table.select(diesel::dsl::count_star()).into_boxed(),
+        tenant,
+        filter,
+    )
+    .get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// A keyset page: the rows after `position`, and whether more follow.
+fn cursor_page(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    query: &UserQuery,
+    position: Option<&Position>,
+    limit: u32,
+) -> Result<(Vec<User>, bool), TxError<ListUsersError>> {
+    if limit == 0 {
+        return Ok((Vec::new(), false));
+    }
+    let rows: Vec<UserRow> = order(
+        after(
+            apply_filter(users::table.into_boxed(), tenant, &query.filter),
+            query.sort,
+            position,
+        ),
+        query.sort,
+    )
+    .select(UserRow::as_select())
+    // One more than asked, to know whether another page follows.
+    .limit(i64::from(limit) + 1)
+    .load(conn)?;
+    into_page(rows, limit)
+}
+
+/// An offset page by a deferred join: the page's ids first, from the
+/// narrow index (no table row is read for the rows skipped), then the
+/// page's rows. Past the middle of a list whose exact total is known, the
+/// ids are read from the far end in the opposite order, so the deepest
+/// pages skip as few index entries as the first ones.
+fn offset_page(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    query: &UserQuery,
+    offset: u64,
+    limit: u32,
+    total: Option<u64>,
+) -> Result<(Vec<User>, bool), TxError<ListUsersError>> {
+    if limit == 0 {
+        return Ok((Vec::new(), false));
+    }
+    let wanted = u64::from(limit);
+    let (sort, skip, take, reversed) = match total {
+        Some(total) if offset >= total => return Ok((Vec::new(), false)),
+        Some(total) if offset > total / 2 => {
+            let take = wanted.min(total - offset);
+            (reverse(query.sort), total - offset - take, take, true)
+        }
+        // One more than asked, to know whether another page follows.
+        _ => (query.sort, offset, wanted + 1, false),
+    };
+    let mut ids: Vec<String> = order(
+        apply_filter(
+            users::table.select(users::id).into_boxed(),
+            tenant,
+            &query.filter,
+        ),
+        sort,
+    )
+    .limit(i64::try_from(take).unwrap_or(i64::MAX))
+    .offset(i64::try_from(skip).unwrap_or(i64::MAX))
+    .load(conn)?;
+    if reversed {
+        ids.reverse();
+    }
+    let more = match total {
+        Some(total) if reversed => offset + wanted < total,
+        _ => ids.len() > usize::try_from(limit).unwrap_or(usize::MAX),
+    };
+    ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let rows: Vec<UserRow> = users::table
+        .filter(users::tenant_id.eq(tenant.to_owned()))
+        .filter(users::id.eq_any(&ids))
+        .select(UserRow::as_select())
+        .load(conn)?;
+    let (mut users, _) = into_page(rows, limit)?;
+    // In the ids' order.
+    let place: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(at, id)| (id.as_str(), at))
+        .collect();
+    users.sort_by_cached_key(|user| place.get(user.id.to_string().as_str()).copied());
+    Ok((users, more))
+}
+
+/// The rows as users (at most `limit`), and whether there were more.
+fn into_page(
+    mut rows: Vec<UserRow>,
+    limit: u32,
+) -> Result<(Vec<User>, bool), TxError<ListUsersError>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let users = rows
+        .into_iter()
+        .map(|row| row.into_user(OP))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TxError::Op(ListUsersError::Storage(e)))?;
+    Ok((users, more))
+}
+
+/// The same order, the other way round.
+fn reverse(sort: Sort) -> Sort {
+    Sort {
+        field: sort.field,
+        direction: match sort.direction {
+            SortDirection::Ascending => SortDirection::Descending,
+            SortDirection::Descending => SortDirection::Ascending,
+        },
+    }
 }
 
 /// The filter's conditions, on any select over `users` (the page and its count).

@@ -190,6 +190,18 @@ diesel::table! {
 // foreign key, so there is none: queries that relate these tables write the
 // condition on both columns themselves (the EXISTS filters in `list`).
 
+diesel::table! {
+    /// Exact user counts per tenant, kind ('all', 'role', 'organization'),
+    /// name and status, kept by triggers in every write's transaction.
+    user_counts (tenant_id, kind, name, status) {
+        tenant_id -> Text,
+        kind -> Text,
+        name -> Text,
+        status -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     users,
@@ -204,4 +216,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     organizations,
+    user_counts,
 );

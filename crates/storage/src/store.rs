@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use diesel::RunQueryDsl;
 use diesel::r2d2::{Pool as R2d2Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use userhub_domain::StorageError;
 
 use crate::connection::{AnyConnection, Manager, Pool, Target};
@@ -103,6 +104,54 @@ pub struct Store {
     backend: Backend,
     committed: Arc<RwLock<Vec<CommitHook>>>,
     waits: Arc<WaitCounters>,
+    /// In the store a unit of work runs on ([`Store::with_connection`]): the
+    /// one connection its calls share, taken from the pool at the first call.
+    shared: Option<Arc<SharedConnection>>,
+    writers: Arc<WriterQueue>,
+}
+
+/// The connection a unit of work shares; empty until its first call, and
+/// again after [`Store::release_connection`].
+type SharedConnection = Mutex<Option<PooledConnection<Manager>>>;
+
+/// A connection as a repository method uses it: its own from the pool, or
+/// the one its unit of work shares (held for the length of the method).
+pub(crate) struct Conn<'a> {
+    held: Held<'a>,
+    /// SQLite only: the store's queue of writers ([`crate::connection::write_tx`]).
+    pub(crate) writers: Option<&'a WriterQueue>,
+}
+
+enum Held<'a> {
+    Pooled(PooledConnection<Manager>),
+    Shared(MappedMutexGuard<'a, PooledConnection<Manager>>),
+}
+
+/// The writers of one SQLite database in this process, served one at a
+/// time in the order they came: SQLite has one writer, and its busy
+/// handler makes waiting writers sleep and poll (1, 2, 5 ... 100 ms), so
+/// under load a write could wait many times longer than the writes before
+/// it took. A waiter here is woken the moment the writer before it ends.
+pub(crate) type WriterQueue = Mutex<()>;
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.held {
+            Held::Pooled(conn) => conn,
+            Held::Shared(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.held {
+            Held::Pooled(conn) => conn,
+            Held::Shared(conn) => conn,
+        }
+    }
 }
 
 /// What callers of [`Store`] went through to get a connection.
@@ -196,6 +245,8 @@ impl Store {
             backend,
             committed: Arc::default(),
             waits: Arc::default(),
+            shared: None,
+            writers: Arc::default(),
         })
     }
 
@@ -296,8 +347,64 @@ impl Store {
             .map_err(|e| crate::error::failure(OP, &e))
     }
 
-    /// A pooled connection.
-    pub(crate) fn conn(&self, op: &'static str) -> Result<PooledConnection<Manager>, StorageError> {
+    /// Run `f` on a store whose calls share one pooled connection: the
+    /// request's authentication and its operation make one checkout (and,
+    /// on PostgreSQL, one connection check) instead of one per call. The
+    /// connection is taken at the first call that needs one and goes back
+    /// to the pool when `f` returns (or at [`release_connection`]). A call
+    /// made while another holds it (a store method calling another) takes
+    /// its own, so nothing waits on itself.
+    ///
+    /// Transactions stay scoped to one repository method, as everywhere:
+    /// sharing the connection shares no transaction.
+    ///
+    /// [`release_connection`]: Store::release_connection
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        let unit = Store {
+            shared: Some(Arc::new(Mutex::new(None))),
+            ..self.clone()
+        };
+        f(&unit)
+    }
+
+    /// Give the connection this unit of work holds back to the pool, for a
+    /// wait that needs no database (hashing a password): the pool serves
+    /// other requests meanwhile, and the next call takes one again. Does
+    /// nothing outside [`with_connection`](Store::with_connection).
+    pub fn release_connection(&self) {
+        if let Some(shared) = &self.shared
+            && let Some(mut slot) = shared.try_lock()
+        {
+            *slot = None;
+        }
+    }
+
+    /// A connection: the unit of work's shared one when this store has one
+    /// and it is free, else one from the pool.
+    pub(crate) fn conn(&self, op: &'static str) -> Result<Conn<'_>, StorageError> {
+        if let Some(shared) = &self.shared
+            && let Some(mut slot) = shared.try_lock()
+        {
+            if slot.is_none() {
+                *slot = Some(self.checkout(op)?);
+            }
+            if let Ok(conn) = MutexGuard::try_map(slot, Option::as_mut) {
+                return Ok(self.wrap(Held::Shared(conn)));
+            }
+        }
+        let conn = self.checkout(op)?;
+        Ok(self.wrap(Held::Pooled(conn)))
+    }
+
+    fn wrap<'a>(&'a self, held: Held<'a>) -> Conn<'a> {
+        Conn {
+            held,
+            writers: (self.backend == Backend::Sqlite).then_some(&*self.writers),
+        }
+    }
+
+    /// A connection from the pool.
+    fn checkout(&self, op: &'static str) -> Result<PooledConnection<Manager>, StorageError> {
         let waits = &self.waits;
         waits.waiting.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();

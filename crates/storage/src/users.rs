@@ -39,7 +39,7 @@ use userhub_domain::user::LastAuthentication;
 use userhub_domain::{StorageError, UniqueField, User, UserField};
 
 use crate::codec::{from_json, from_micros, micros, parse, to_json, version_column, version_value};
-use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx};
+use crate::connection::{AnyConnection, MultiBackend, TxError, write_tx, write_tx_unqueued};
 use crate::error::{failure, is_foreign_key_violation, is_unique_violation, user_unique_field};
 use crate::profile::Profile;
 use crate::schema::{
@@ -357,7 +357,10 @@ impl HistoryRow {
     }
 }
 
-/// Write the user's derived index rows; on update, replace the old ones.
+/// Write the user's derived index rows; on update, bring the old ones in
+/// line. Roles and organizations change only where they differ: their
+/// rows feed the `user_counts` triggers, and a change of a first name must
+/// not touch (and lock) the counts of every role the user holds.
 fn write_index_rows(
     conn: &mut AnyConnection,
     user: &User,
@@ -365,20 +368,53 @@ fn write_index_rows(
     id: &str,
     replace: bool,
 ) -> QueryResult<()> {
+    let roles: BTreeSet<&str> = user.roles.iter().map(|role| role.as_str()).collect();
+    let organizations: BTreeSet<&str> = user
+        .memberships
+        .iter()
+        .map(|m| m.organization.as_str())
+        .collect();
+    let (mut stored_roles, mut stored_organizations) = (Vec::new(), Vec::new());
     if replace {
         // By the whole key: another tenant may have a user with the same id.
-        diesel::delete(
-            user_roles::table
-                .filter(user_roles::tenant_id.eq(tenant))
-                .filter(user_roles::user_id.eq(id)),
-        )
-        .execute(conn)?;
-        diesel::delete(
-            user_organizations::table
-                .filter(user_organizations::tenant_id.eq(tenant))
-                .filter(user_organizations::user_id.eq(id)),
-        )
-        .execute(conn)?;
+        stored_roles = user_roles::table
+            .filter(user_roles::tenant_id.eq(tenant))
+            .filter(user_roles::user_id.eq(id))
+            .select(user_roles::role)
+            .load::<String>(conn)?;
+        let gone: Vec<&str> = stored_roles
+            .iter()
+            .map(String::as_str)
+            .filter(|role| !roles.contains(role))
+            .collect();
+        if !gone.is_empty() {
+            diesel::delete(
+                user_roles::table
+                    .filter(user_roles::tenant_id.eq(tenant))
+                    .filter(user_roles::user_id.eq(id))
+                    .filter(user_roles::role.eq_any(gone)),
+            )
+            .execute(conn)?;
+        }
+        stored_organizations = user_organizations::table
+            .filter(user_organizations::tenant_id.eq(tenant))
+            .filter(user_organizations::user_id.eq(id))
+            .select(user_organizations::organization)
+            .load::<String>(conn)?;
+        let gone: Vec<&str> = stored_organizations
+            .iter()
+            .map(String::as_str)
+            .filter(|organization| !organizations.contains(organization))
+            .collect();
+        if !gone.is_empty() {
+            diesel::delete(
+                user_organizations::table
+                    .filter(user_organizations::tenant_id.eq(tenant))
+                    .filter(user_organizations::user_id.eq(id))
+                    .filter(user_organizations::organization.eq_any(gone)),
+            )
+            .execute(conn)?;
+        }
         diesel::delete(
             user_attributes::table
                 .filter(user_attributes::tenant_id.eq(tenant))
@@ -386,38 +422,33 @@ fn write_index_rows(
         )
         .execute(conn)?;
     }
-    let roles: Vec<RoleRow<'_>> = user
-        .roles
-        .iter()
-        .map(|role| RoleRow {
-            tenant_id: tenant,
-            user_id: id,
-            role: role.as_str(),
-        })
-        .collect();
     // Row by row: diesel's multi-row INSERT is not available on SQLite
     // through MultiConnection, and a user has a handful of these at most.
-    for role in &roles {
+    for role in user.roles.iter() {
+        if stored_roles.iter().any(|stored| stored == role.as_str()) {
+            continue;
+        }
         diesel::insert_into(user_roles::table)
-            .values(role)
+            .values(RoleRow {
+                tenant_id: tenant,
+                user_id: id,
+                role: role.as_str(),
+            })
             .execute(conn)?;
     }
-    let organizations: BTreeSet<&str> = user
-        .memberships
-        .iter()
-        .map(|m| m.organization.as_str())
-        .collect();
-    let organizations: Vec<OrganizationRow<'_>> = organizations
-        .into_iter()
-        .map(|organization| OrganizationRow {
-            tenant_id: tenant,
-            user_id: id,
-            organization,
-        })
-        .collect();
-    for organization in &organizations {
+    for organization in organizations {
+        if stored_organizations
+            .iter()
+            .any(|stored| stored == organization)
+        {
+            continue;
+        }
         diesel::insert_into(user_organizations::table)
-            .values(organization)
+            .values(OrganizationRow {
+                tenant_id: tenant,
+                user_id: id,
+                organization,
+            })
             .execute(conn)?;
     }
     for (name, value) in user.attributes.iter() {
@@ -886,7 +917,7 @@ fn missing_skeletons(
 /// user of its tenant holds it. `None` when the batch could not be written.
 fn fill_batch(conn: &mut AnyConnection, batch: &[MissingSkeleton]) -> Option<Vec<Backfilled>> {
     for _ in 0..BACKFILL_RETRIES {
-        let result = write_tx::<_, Infallible>(conn, |conn| {
+        let result = write_tx_unqueued::<_, Infallible>(conn, |conn| {
             let mut outcomes = Vec::with_capacity(batch.len());
             for row in batch {
                 let Ok(username) = Username::parse(&row.username) else {

@@ -19,6 +19,7 @@ macro_rules! backend_tests {
 }
 
 mod concurrency;
+mod counts;
 mod credentials;
 mod feed;
 mod identifiers;

@@ -1,0 +1,14 @@
+CREATE INDEX users_tenant_created ON users (tenant_id, created_at, id);
+DROP INDEX users_tenant_created_status;
+DROP TRIGGER user_counts_organizations_deleted ON user_organizations;
+DROP TRIGGER user_counts_organizations_inserted ON user_organizations;
+DROP TRIGGER user_counts_roles_deleted ON user_roles;
+DROP TRIGGER user_counts_roles_inserted ON user_roles;
+DROP FUNCTION user_counts_rows_changed();
+DROP TRIGGER user_counts_user_deleted ON users;
+DROP FUNCTION user_counts_user_deleted();
+DROP TRIGGER user_counts_users_updated ON users;
+DROP FUNCTION user_counts_users_updated();
+DROP TRIGGER user_counts_users_inserted ON users;
+DROP FUNCTION user_counts_users_inserted();
+DROP TABLE user_counts;

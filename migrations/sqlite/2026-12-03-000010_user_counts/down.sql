@@ -1,0 +1,10 @@
+CREATE INDEX users_tenant_created ON users (tenant_id, created_at, id);
+DROP INDEX users_tenant_created_status;
+DROP TRIGGER user_counts_organization_deleted;
+DROP TRIGGER user_counts_organization_inserted;
+DROP TRIGGER user_counts_role_deleted;
+DROP TRIGGER user_counts_role_inserted;
+DROP TRIGGER user_counts_user_deleted;
+DROP TRIGGER user_counts_user_status_changed;
+DROP TRIGGER user_counts_user_inserted;
+DROP TABLE user_counts;
