@@ -112,8 +112,12 @@ pub async fn spawn_app_with(
     store.create_tenant(&tenant).unwrap();
     let mut app = TestApp {
         address: String::new(),
+        // The server closes a connection idle for its keep-alive (5 s); a
+        // client that reuses one at that moment gets a reset. Retire idle
+        // connections well before, as a production client should.
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap(),
         store,

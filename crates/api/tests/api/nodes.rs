@@ -159,8 +159,11 @@ impl Cluster {
         };
         let cluster = Cluster {
             nodes,
+            // Idle connections retire before the nodes' 5 s keep-alive
+            // closes them (see helpers.rs).
             client: reqwest::Client::builder()
                 .timeout(DEADLINE)
+                .pool_idle_timeout(Duration::from_secs(2))
                 .build()
                 .unwrap(),
             store,
