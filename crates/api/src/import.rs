@@ -232,8 +232,22 @@ pub fn import(
             None => Ok(()),
         }
     })?;
+    refresh_statistics(state, &summary);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// After an import that wrote users, refresh the database's planner
+/// statistics so the lists that follow are planned for the table's new
+/// size. Every line is written by then: a failure here is logged, not the
+/// import's.
+pub fn refresh_statistics(state: &AppState, summary: &ImportSummary) {
+    if summary.imported + summary.updated == 0 {
+        return;
+    }
+    if let Err(e) = state.store.refresh_statistics() {
+        log::warn!("import: the planner's statistics were not refreshed: {e}");
+    }
 }
 
 /// A line read into the domain's import command, or why it cannot be.

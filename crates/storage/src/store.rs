@@ -337,6 +337,26 @@ impl Store {
         applied.map_err(|e| MigrateError::Failed(e.to_string()))
     }
 
+    /// Refresh the query planner's statistics after a bulk write.
+    ///
+    /// PostgreSQL plans by them; autovacuum refreshes them eventually (or,
+    /// where it is off, never), and until then a table that grew from a few
+    /// rows to a million is planned as if it were still small: a
+    /// role-filtered page right after a million-user import ran for minutes.
+    /// SQLite keeps no statistics unless asked and plans userhub's queries by
+    /// their indexes, so there is nothing to refresh there.
+    pub fn refresh_statistics(&self) -> Result<(), StorageError> {
+        const OP: &str = "refresh statistics";
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut conn = self.conn(OP)?;
+        diesel::sql_query("ANALYZE")
+            .execute(&mut *conn)
+            .map(drop)
+            .map_err(|e| crate::error::failure(OP, &e))
+    }
+
     /// Check that the database answers (`SELECT 1`), for readiness probes.
     pub fn ping(&self) -> Result<(), StorageError> {
         const OP: &str = "ping";

@@ -916,6 +916,37 @@ fn every_fixture_parses_as_its_format() {
     }
 }
 
+/// The planner's statistics are fresh after an import (PostgreSQL): without
+/// them a table that grew from empty to a million users is planned as if it
+/// were small, and autovacuum may be off.
+async fn an_import_refreshes_the_planner_statistics(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let analyzed = || {
+        use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_types::Bool};
+        #[derive(QueryableByName)]
+        struct Analyzed {
+            #[diesel(sql_type = Bool)]
+            analyzed: bool,
+        }
+        let mut conn = PgConnection::establish(&app.database_url).unwrap();
+        diesel::sql_query(
+            "SELECT last_analyze IS NOT NULL AS analyzed \
+             FROM pg_stat_user_tables WHERE relname = 'users'",
+        )
+        .get_result::<Analyzed>(&mut conn)
+        .unwrap()
+        .analyzed
+    };
+    assert!(!analyzed(), "a new database has not been analyzed yet");
+    let body = json!({"username": "stats@example.com", "email": "stats@example.com"}).to_string();
+    let (status, lines) = import_over_http(&app, &app.admin_key, "", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(lines[0]["outcome"], "imported", "{lines:?}");
+    assert!(analyzed(), "the import refreshed the statistics");
+}
+
 both_backends!(
     foreign_hashes_log_in_and_are_rehashed,
     a_file_of_good_duplicate_and_bad_lines,
@@ -927,5 +958,6 @@ both_backends!(
     http_import_answers_each_line_then_a_summary,
     import_and_export_need_an_admin_key,
     http_export_then_import_into_a_fresh_tenant,
-    imported_users_are_in_the_change_feed_in_order,
+    imported_users_are_in_the_change_feed_in_order;
+    postgres_only: an_import_refreshes_the_planner_statistics,
 );

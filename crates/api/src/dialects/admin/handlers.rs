@@ -473,6 +473,7 @@ async fn run_import(
     let mut batcher = Batcher::new(options.batch);
     let mut summary = ImportSummary::default();
     let mut stopped = None;
+    let mut client_gone = false;
     loop {
         let (ready, done) = match next_chunk(&mut payload, idle).await {
             Ok(Some(chunk)) => {
@@ -521,12 +522,21 @@ async fn run_import(
                     options.tenant,
                     summary.lines
                 );
-                return;
+                client_gone = true;
+                break;
             }
         }
-        if done || stopped.is_some() {
+        if done || client_gone || stopped.is_some() {
             break;
         }
+    }
+    let refresh_state = state.clone();
+    let written = summary;
+    // Statistics are refreshed even for a client that went away: its
+    // batches are written.
+    let _ = web::block(move || import::refresh_statistics(&refresh_state, &written)).await;
+    if client_gone {
+        return;
     }
     let stopped = stopped.map(|why| {
         format!(
