@@ -200,6 +200,7 @@ pub fn import(
     let mut summary = ImportSummary::default();
     let mut lines = Lines::new(input);
     let mut batcher = Batcher::new(options.batch);
+    let mut statistics = StatisticsSchedule::default();
     let mut write = |parsing: std::thread::ScopedJoinHandle<'_, Vec<ParsedLine>>| {
         let parsed = parsing
             .join()
@@ -208,6 +209,7 @@ pub fn import(
             summary.count(&result);
             on_line(&result);
         }
+        statistics.after_batch(state, &summary);
         Ok::<_, TransferError>(())
     };
     std::thread::scope(|scope| {
@@ -235,6 +237,35 @@ pub fn import(
     refresh_statistics(state, &summary);
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// When an import refreshes the planner's statistics while it runs: each
+/// time the users it wrote have doubled, from the first thousand. The
+/// table's triggers (the maintained counts, the feed) run queries per
+/// batch; planned for the empty table a fresh database starts with, they
+/// fall back to scans, and a million-line import into a new PostgreSQL
+/// database took 616 s instead of about 90. Ten or so `ANALYZE`s of a
+/// growing table cost far less.
+#[derive(Debug)]
+pub struct StatisticsSchedule {
+    next: u64,
+}
+
+impl Default for StatisticsSchedule {
+    fn default() -> Self {
+        Self { next: 1_000 }
+    }
+}
+
+impl StatisticsSchedule {
+    /// Call after each batch with the import's counts so far.
+    pub fn after_batch(&mut self, state: &AppState, summary: &ImportSummary) {
+        let written = summary.imported + summary.updated;
+        if written >= self.next {
+            refresh_statistics(state, summary);
+            self.next = written.saturating_mul(2);
+        }
+    }
 }
 
 /// After an import that wrote users, refresh the database's planner

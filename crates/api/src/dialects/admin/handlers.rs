@@ -474,6 +474,7 @@ async fn run_import(
     let mut summary = ImportSummary::default();
     let mut stopped = None;
     let mut client_gone = false;
+    let mut statistics = import::StatisticsSchedule::default();
     loop {
         let (ready, done) = match next_chunk(&mut payload, idle).await {
             Ok(Some(chunk)) => {
@@ -508,9 +509,18 @@ async fn run_import(
                     break;
                 }
             };
-            let mut chunk = Vec::new();
             for result in &results {
                 summary.count(result);
+            }
+            let (schedule_state, counts) = (state.clone(), summary);
+            statistics = web::block(move || {
+                statistics.after_batch(&schedule_state, &counts);
+                statistics
+            })
+            .await
+            .unwrap_or_default();
+            let mut chunk = Vec::new();
+            for result in &results {
                 if let Err(e) = serde_json::to_writer(&mut chunk, result) {
                     log::error!("admin import: a result line could not be written: {e}");
                 }
